@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Linking of the two C libraries is chosen by package traits, in one place:
+//   swift build                      -> DynamicDeps (default): libuv.so, libsodium.so
+//   swift build --traits StaticDeps  -> Debian's archives libuv_a.a and libsodium.a (initrd build)
+// The systemLibrary targets are header-only (no `link`, no pkgConfig): both would inject -luv,
+// which cannot link statically because Debian names the archive libuv_a.a.
+let cLibraries: [LinkerSetting] = [
+    .linkedLibrary("uv", .when(traits: ["DynamicDeps"])),
+    .linkedLibrary("sodium", .when(traits: ["DynamicDeps"])),
+    .linkedLibrary("uv_a", .when(traits: ["StaticDeps"])),
+    .linkedLibrary(":libsodium.a", .when(traits: ["StaticDeps"])),
+    .linkedLibrary("pthread", .when(traits: ["StaticDeps"])),
+    .linkedLibrary("dl", .when(traits: ["StaticDeps"])),
+]
+
+let package = Package(
+    name: "rookery",
+    products: [
+        .executable(name: "rookery", targets: ["rookery"])
+    ],
+    traits: [
+        .default(enabledTraits: ["DynamicDeps"]),
+        .trait(name: "DynamicDeps", description: "Link libuv and libsodium as shared libraries."),
+        .trait(name: "StaticDeps", description: "Link Debian's static archives of libuv and libsodium."),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // C headers only; linking is decided above.
+        .systemLibrary(name: "CLibUV", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
+
+        // The only importer of CSodium: hashes, signatures, secret keys.
+        .target(name: "Sodium", dependencies: ["CSodium"], linkerSettings: cLibraries),
+        // Pure Nix formats: nix32, hashes, store paths, NAR events, narinfo, keys, registration.
+        .target(name: "NixFormats", dependencies: ["Sodium"]),
+        // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
+        .target(name: "Store", dependencies: ["NixFormats", "Sodium"]),
+
+        .executableTarget(
+            name: "rookery",
+            dependencies: [
+                "NixFormats", "Store", "Sodium",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/TestSupport"),
+        .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
+        .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
+        .testTarget(
+            name: "NixInteropTests",
+            dependencies: ["Store", "NixFormats", "Sodium", "TestSupport", "rookery"]),
+    ]
+)

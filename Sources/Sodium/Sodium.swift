@@ -1,0 +1,45 @@
+// The only door to libsodium. Everything that hashes, signs or holds a secret goes through here.
+import CSodium
+
+/// Errors from the libsodium door.
+public enum SodiumError: Error, Equatable, Sendable {
+    /// `sodium_init` failed: no usable randomness source.
+    case initializationFailed
+    /// A key or signature had the wrong number of bytes.
+    case wrongLength(what: String, expected: Int, got: Int)
+    /// libsodium refused to produce a signature or key pair.
+    case operationFailed(String)
+}
+
+/// `sodium_init` is idempotent and thread-safe; a global `let` runs it once, lazily.
+private let sodiumInitResult: Int32 = sodium_init()
+
+@inline(__always)
+func ensureSodium() {
+    // A negative result means no entropy source; nothing in rookery can work without one.
+    precondition(sodiumInitResult >= 0, "sodium_init failed")
+}
+
+/// Constant-time comparison of two byte buffers of equal length (`sodium_memcmp`).
+public func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    if a.count == 0 { return true }
+    return sodium_memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+}
+
+/// Fills `count` bytes from libsodium's CSPRNG.
+public func randomBytes(_ count: Int) -> [UInt8] {
+    ensureSodium()
+    var out = [UInt8](repeating: 0, count: count)
+    out.withUnsafeMutableBytes { if $0.count > 0 { randombytes_buf($0.baseAddress!, $0.count) } }
+    return out
+}
+
+/// Runs `body` over the bytes of `collection` without copying when its storage is contiguous.
+@inline(__always)
+func withContiguousBytes<C: Collection<UInt8>, R>(_ collection: C, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    if let r = collection.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+        return r
+    }
+    return Array(collection).withUnsafeBytes(body)
+}

@@ -1,0 +1,44 @@
+// Where a dumped NAR goes: a file descriptor, a hasher, or both.
+import Glibc
+import Sodium
+
+/// Receives a byte stream in order.
+public protocol ByteSink {
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError)
+}
+
+/// Writes to a file descriptor, retrying short writes and EINTR.
+public struct FileDescriptorSink: ByteSink {
+    public let fd: Int32
+    public let name: String
+
+    public init(fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .lastSystem("write", name)
+            }
+            offset += n
+        }
+    }
+}
+
+/// Hashes the stream with SHA-256 and counts it: a NAR's hash and size in one pass.
+public struct NarHashingSink: ByteSink {
+    public let hasher = SHA256()
+    public private(set) var count: UInt64 = 0
+
+    public init() {}
+
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        hasher.update(bytes)
+        count += UInt64(bytes.count)
+    }
+}

@@ -1,0 +1,121 @@
+// Dumps a file system tree as a NAR stream, the job of `nix-store --dump`: directory entries
+// sorted bytewise, only the owner-execute bit kept, files streamed through a fixed buffer so a
+// 4 GiB file never sits in memory.
+import Glibc
+import NixFormats
+
+public struct NarDumper {
+    /// Bytes gathered before each write to the sink.
+    public var bufferSize: Int
+
+    public init(bufferSize: Int = 256 * 1024) {
+        self.bufferSize = bufferSize
+    }
+
+    /// Writes the NAR of `path` (not following it if it is a symlink) to `sink`.
+    public func dump(path: String, to sink: inout some ByteSink) throws(StoreError) {
+        let state = DumpState(sink: sink, bufferSize: bufferSize)
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let parentFD = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if parentFD < 0 { throw .lastSystem("open", parent) }
+        defer { close(parentFD) }
+        try state.dumpNode(directory: parentFD, name: name.isEmpty ? "." : name, path: path)
+        try state.flush()
+        sink = state.sink
+    }
+}
+
+/// One dump's buffers; a class so closures over its buffers need no exclusive access to all of it.
+private final class DumpState<Sink: ByteSink> {
+    var sink: Sink
+    var writer = NarWriter()
+    var out: [UInt8] = []
+    var readBuffer: [UInt8]
+    let bufferSize: Int
+
+    init(sink: Sink, bufferSize: Int) {
+        self.sink = sink
+        self.bufferSize = bufferSize
+        readBuffer = [UInt8](repeating: 0, count: bufferSize)
+        out.reserveCapacity(bufferSize * 2)
+    }
+
+    func emit(_ event: NarEvent) throws(StoreError) {
+        do { try writer.write(event, into: &out) } catch { throw .nar(error) }
+        if out.count >= bufferSize { try flush() }
+    }
+
+    func flush() throws(StoreError) {
+        guard !out.isEmpty else { return }
+        try withBytes(out) { (raw) throws(StoreError) in try sink.write(raw) }
+        out.removeAll(keepingCapacity: true)
+    }
+
+    func dumpNode(directory: Int32, name: String, path: String) throws(StoreError) {
+        var st = stat()
+        if fstatat(directory, name, &st, AT_SYMLINK_NOFOLLOW) != 0 { throw .lastSystem("lstat", path) }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG:
+            try dumpFile(directory: directory, name: name, path: path, stat: st)
+        case S_IFLNK:
+            try emit(.symlink(target: try readLink(directory: directory, name: name, path: path, size: Int(st.st_size))))
+        case S_IFDIR:
+            let fd = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd < 0 { throw .lastSystem("open", path) }
+            defer { close(fd) }
+            try emit(.directoryStart)
+            for entry in try sortedEntries(fd: fd, path: path) {
+                let childName = String(decoding: entry, as: UTF8.self)
+                try emit(.entryStart(name: entry))
+                try dumpNode(directory: fd, name: childName, path: path + "/" + childName)
+                try emit(.entryEnd)
+            }
+            try emit(.directoryEnd)
+        default:
+            throw .unsupportedFileType(path: path)
+        }
+    }
+
+    func dumpFile(directory: Int32, name: String, path: String, stat st: stat) throws(StoreError) {
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { throw .lastSystem("open", path) }
+        defer { close(fd) }
+        let size = UInt64(st.st_size)
+        try emit(.fileStart(executable: st.st_mode & S_IXUSR != 0, size: size))
+        var left = size
+        while left > 0 {
+            let want = Int(min(UInt64(readBuffer.count), left))
+            let n = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, want) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .lastSystem("read", path)
+            }
+            if n == 0 { throw .fileChanged(path: path) }
+            do {
+                try withBytes(readBuffer) { (raw) throws(NarError) in
+                    try writer.writeFileData(UnsafeRawBufferPointer(rebasing: raw[0..<n]), into: &out)
+                }
+            } catch { throw .nar(error) }
+            left -= UInt64(n)
+            if out.count >= bufferSize { try flush() }
+        }
+        try emit(.fileEnd)
+    }
+
+    func readLink(directory: Int32, name: String, path: String, size: Int) throws(StoreError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max(size, 0) + 1)
+        let n = buffer.withUnsafeMutableBytes { raw in
+            readlinkat(directory, name, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+        }
+        if n < 0 { throw .lastSystem("readlink", path) }
+        if n >= buffer.count { throw .fileChanged(path: path) }
+        return Array(buffer[0..<n])
+    }
+
+    /// Entry names sorted by raw bytes (Nix keeps them in a std::map<std::string>).
+    func sortedEntries(fd: Int32, path: String) throws(StoreError) -> [[UInt8]] {
+        try directoryEntries(fd: fd, path: path).sorted { $0.lexicographicallyPrecedes($1) }
+    }
+}

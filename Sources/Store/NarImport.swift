@@ -1,0 +1,116 @@
+// Restores one NAR stream into a destination atomically: bytes are hashed and parsed as they
+// arrive, the tree is built under a staging name beside the destination, and only a complete
+// archive (with the expected hash and size, when given) is renamed into place. Anything else
+// removes the staging tree, so no half-written path is ever visible under the final name.
+import Glibc
+import NixFormats
+import Sodium
+
+public final class NarImport {
+    public let destination: String
+    let parentDirectory: String
+    let name: String
+    let stagingName: String
+    private let parentFD: Int32
+    private var parser: NarParser
+    private let restorer: NarRestorer
+    private var hashing = NarHashingSink()
+    private var finished = false
+
+    /// Prepares to restore into `destination`, which must not exist. A stale staging tree left
+    /// by a crash is removed first.
+    public init(destination: String, limits: NarLimits = NarLimits()) throws(StoreError) {
+        var dest = destination
+        while dest.count > 1 && dest.hasSuffix("/") { dest.removeLast() }
+        self.destination = dest
+        let slash = dest.lastIndex(of: "/")
+        parentDirectory = slash.map { $0 == dest.startIndex ? "/" : String(dest[..<$0]) } ?? "."
+        name = slash.map { String(dest[dest.index(after: $0)...]) } ?? dest
+        stagingName = ".\(name).rookery-partial"
+        let fd = open(parentDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw .lastSystem("open", parentDirectory) }
+        parentFD = fd
+        var st = stat()
+        if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+            close(fd)
+            throw .destinationExists(path: dest)
+        }
+        do {
+            try removeTree(parentFD: fd, name: stagingName, path: parentDirectory + "/" + stagingName)
+        } catch {
+            close(fd)
+            throw error
+        }
+        parser = NarParser(limits: limits)
+        restorer = NarRestorer(parentFD: fd, name: stagingName, displayPath: dest)
+    }
+
+    deinit {
+        if !finished { abort() }
+        close(parentFD)
+    }
+
+    /// Bytes of the NAR received so far.
+    public var byteCount: UInt64 { hashing.count }
+
+    /// Feeds the next bytes of the NAR.
+    public func feed(_ bytes: ArraySlice<UInt8>) throws(StoreError) {
+        do {
+            let result: Result<Void, StoreError> = bytes.withUnsafeBytes { raw in
+                do throws(StoreError) { return .success(try hashing.write(raw)) } catch { return .failure(error) }
+            }
+            try result.get()
+            var cursor = ByteCursor(bytes)
+            while let event = try parser.next(from: &cursor) {
+                try restorer.apply(event)
+            }
+        } catch let error as StoreError {
+            abort()
+            throw error
+        } catch let error as NarError {
+            abort()
+            throw .nar(error)
+        } catch {
+            preconditionFailure("only StoreError and NarError are thrown here")
+        }
+    }
+
+    /// Ends the stream: checks completeness (and `expected` hash and size), then renames the
+    /// tree into place. Returns the NAR's SHA-256 and size.
+    @discardableResult
+    public func commit(expected: (hash: NixHash, size: UInt64)? = nil) throws(StoreError) -> (NixHash, UInt64) {
+        guard !finished else { preconditionFailure("NarImport committed twice") }
+        let hash = NixHash(sha256: hashing.hasher.finalize())
+        let size = hashing.count
+        do {
+            do { try parser.finish() } catch { throw StoreError.nar(error) }
+            if let expected {
+                guard expected.size == size else {
+                    throw StoreError.sizeMismatch(path: destination, expected: expected.size, got: size)
+                }
+                guard expected.hash == hash else {
+                    throw StoreError.hashMismatch(path: destination, expected: "\(expected.hash)", got: "\(hash)")
+                }
+            }
+            // renameat2(RENAME_NOREPLACE) would be the one call; glibc's Swift module lacks it,
+            // and the destination was checked absent at start by this single writer.
+            if renameat(parentFD, stagingName, parentFD, name) != 0 { throw StoreError.lastSystem("rename", destination) }
+            var times = NarRestorer.canonicalTimes
+            _ = utimensat(parentFD, name, &times.0, AT_SYMLINK_NOFOLLOW)
+            finished = true
+            return (hash, size)
+        } catch let error as StoreError {
+            abort()
+            throw error
+        } catch {
+            preconditionFailure("only StoreError is thrown here")
+        }
+    }
+
+    /// Drops the staging tree. Safe to call more than once.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        try? removeTree(parentFD: parentFD, name: stagingName, path: parentDirectory + "/" + stagingName)
+    }
+}

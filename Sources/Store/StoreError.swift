@@ -1,0 +1,38 @@
+// The typed error of on-disk work: dumping trees, restoring NARs, committing store paths.
+import Glibc
+import NixFormats
+
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A system call failed.
+    case system(call: String, path: String, errno: Int32)
+    /// The NAR stream was refused.
+    case nar(NarError)
+    /// A file that is neither regular, directory nor symlink (Nix's "unsupported type").
+    case unsupportedFileType(path: String)
+    /// A file shrank or grew while being dumped.
+    case fileChanged(path: String)
+    /// The restore destination already exists.
+    case destinationExists(path: String)
+    /// The NAR's SHA-256 is not the one expected.
+    case hashMismatch(path: String, expected: String, got: String)
+    /// The NAR's length is not the one expected.
+    case sizeMismatch(path: String, expected: UInt64, got: UInt64)
+
+    public var description: String {
+        switch self {
+        case .system(let call, let path, let e):
+            "\(call) '\(path)': \(String(cString: strerror(e)))"
+        case .nar(let e): "bad archive: \(e)"
+        case .unsupportedFileType(let p): "file '\(p)' has an unsupported type"
+        case .fileChanged(let p): "file '\(p)' changed while it was being dumped"
+        case .destinationExists(let p): "'\(p)' already exists"
+        case .hashMismatch(let p, let e, let g): "hash mismatch for '\(p)': expected \(e), got \(g)"
+        case .sizeMismatch(let p, let e, let g): "size mismatch for '\(p)': expected \(e) bytes, got \(g)"
+        }
+    }
+
+    /// The error of the system call that just failed, from errno.
+    public static func lastSystem(_ call: String, _ path: String) -> StoreError {
+        .system(call: call, path: path, errno: errno)
+    }
+}
