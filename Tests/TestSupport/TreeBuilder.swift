@@ -3,7 +3,7 @@ import Foundation
 
 public enum TreeBuilder {
     /// One node of a tree to build.
-    public indirect enum Node {
+    public indirect enum Node: Sendable {
         case file(String, [UInt8], executable: Bool = false)
         case symlink(String, target: String)
         case directory(String, [Node])
@@ -43,7 +43,7 @@ public enum TreeBuilder {
     }
 
     /// The trees the NAR tests compare against `nix-store --dump`, by name.
-    public static func referenceTrees() -> [(String, Node)] {
+    public static let referenceTrees: [(String, Node)] = {
         var deep: Node = .file("bottom", Array("deep\n".utf8))
         for i in (0..<40).reversed() { deep = .directory("d\(i)", [deep]) }
         return [
@@ -77,7 +77,7 @@ public enum TreeBuilder {
             ),
             ("deep-nesting", .directory("root", [deep])),
         ]
-    }
+    }()
 }
 
 public struct TestFailure: Error, CustomStringConvertible {

@@ -1,0 +1,69 @@
+import NixFormats
+import Sodium
+import Testing
+
+@Suite struct SignatureTests {
+    static let seed = [UInt8](repeating: 0x42, count: 32)
+
+    static func key() throws -> NixSecretKey {
+        NixSecretKey(name: "raven-1", key: try SecretKey(seed: seed))
+    }
+
+    static func info(references: [String] = []) throws -> PathInfo {
+        PathInfo(
+            storePath: try StorePath("/nix/store/xfp2hphvk98rkk9ywlqpp587rjdcgnc2-hello.txt"),
+            narHash: try NixHash.parsePrefixed("sha256:0sg9f58l1jj88w6pdrfdpj5x9b1zrwszk84j81zvby36q9whhhqa"),
+            narSize: 120, references: try references.map { try StorePath($0) })
+    }
+
+    @Test func fingerprintMatchesNixLayout() throws {
+        #expect(
+            try Self.info().fingerprint()
+                == "1;/nix/store/xfp2hphvk98rkk9ywlqpp587rjdcgnc2-hello.txt;sha256:0sg9f58l1jj88w6pdrfdpj5x9b1zrwszk84j81zvby36q9whhhqa;120;"
+        )
+        let withRefs = try Self.info(references: [
+            "zzp2hphvk98rkk9ywlqpp587rjdcgnc2-b", "aap2hphvk98rkk9ywlqpp587rjdcgnc2-a",
+        ])
+        #expect(
+            try withRefs.fingerprint().hasSuffix(
+                ";120;/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-a,/nix/store/zzp2hphvk98rkk9ywlqpp587rjdcgnc2-b"))
+        var zero = try Self.info()
+        zero.narSize = 0
+        #expect(throws: NixFormatError.self) { try zero.fingerprint() }
+    }
+
+    @Test func keyFilesRoundTrip() throws {
+        let key = try Self.key()
+        let text = key.renderSecret()
+        #expect(!text.hasSuffix("\n"))
+        let again = try NixSecretKey(parsing: text)
+        #expect(again.name == "raven-1")
+        #expect(again.key == key.key)
+        let pub = try NixPublicKey(parsing: key.publicKey.description)
+        #expect(pub == key.publicKey)
+        #expect(!"\(key)".contains(text.split(separator: ":")[1]))
+    }
+
+    @Test(arguments: ["nocolon", ":AAAA", "k:!!!!", "k:AAAA", "k: " + String(repeating: "A", count: 44)])
+    func malformedKeysAreRefused(text: String) {
+        #expect(throws: NixFormatError.self) { try NixPublicKey(parsing: text) }
+        #expect(throws: NixFormatError.self) { try NixSecretKey(parsing: text) }
+    }
+
+    @Test func signAndVerifyByName() throws {
+        let key = try Self.key()
+        let info = try Self.info()
+        let sig = try info.sign(with: key)
+        #expect(sig.hasPrefix("raven-1:"))
+        #expect(try info.isSigned(byAnyOf: [key.publicKey], signatures: [sig]))
+        // Same key bytes under another name: Nix matches by name, so no match.
+        let renamed = NixPublicKey(name: "other-1", key: key.publicKey.key)
+        #expect(try !info.isSigned(byAnyOf: [renamed], signatures: [sig]))
+        var changed = info
+        changed.narSize += 1
+        #expect(try !changed.isSigned(byAnyOf: [key.publicKey], signatures: [sig]))
+        #expect(throws: NixFormatError.self) {
+            try info.isSigned(byAnyOf: [key.publicKey], signatures: ["raven-1:AAAA"])
+        }
+    }
+}
