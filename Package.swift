@@ -40,6 +40,11 @@ let package = Package(
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
         .target(name: "Store", dependencies: ["NixFormats", "Sodium"]),
 
+        // Fuzzing: targets per decoder, a weak libFuzzer hook, and the driver executable.
+        .target(name: "FuzzTargets", dependencies: ["NixFormats"]),
+        .target(name: "CFuzzDriver"),
+        .executableTarget(name: "rookery-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
+
         .executableTarget(
             name: "rookery",
             dependencies: [
@@ -47,9 +52,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Release-mode benchmark harness: ratios measured in one run.
+        .executableTarget(
+            name: "rookery-bench", dependencies: ["NixFormats", "Store", "Sodium"], path: "Benchmarks/rookery-bench"),
+
         .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/TestSupport"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
-        .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport"]),
+        .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",
