@@ -6,13 +6,10 @@ import PackageDescription
 //   swift build --traits StaticDeps  -> Debian's archives libuv_a.a and libsodium.a (initrd build)
 // The systemLibrary targets are header-only (no `link`, no pkgConfig): both would inject -luv,
 // which cannot link statically because Debian names the archive libuv_a.a.
-let cLibraries: [LinkerSetting] = [
-    .linkedLibrary("uv", .when(traits: ["DynamicDeps"])),
+// Each C library is linked by the one module that imports it.
+let sodiumLinking: [LinkerSetting] = [
     .linkedLibrary("sodium", .when(traits: ["DynamicDeps"])),
-    .linkedLibrary("uv_a", .when(traits: ["StaticDeps"])),
     .linkedLibrary(":libsodium.a", .when(traits: ["StaticDeps"])),
-    .linkedLibrary("pthread", .when(traits: ["StaticDeps"])),
-    .linkedLibrary("dl", .when(traits: ["StaticDeps"])),
 ]
 
 let package = Package(
@@ -34,7 +31,7 @@ let package = Package(
         .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
 
         // The only importer of CSodium: hashes, signatures, secret keys.
-        .target(name: "Sodium", dependencies: ["CSodium"], linkerSettings: cLibraries),
+        .target(name: "Sodium", dependencies: ["CSodium"], linkerSettings: sodiumLinking),
         // Pure Nix formats: nix32, hashes, store paths, NAR events, narinfo, keys, registration.
         .target(name: "NixFormats", dependencies: ["Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.

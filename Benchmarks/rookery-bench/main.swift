@@ -88,11 +88,15 @@ let hashSeconds = try bestOf(3) {
     try NarDumper().dump(path: tree, to: &sink)
 }
 let narMiB = Double(narBytes) / mebibyte
-print("dump   \(Int(narMiB / dumpSeconds)) MiB/s to nothing; \(Int(narMiB / hashSeconds)) MiB/s hashed (SHA-256); hashed ÷ SHA-256 alone = \(fmt(narMiB / hashSeconds / sha))")
+print(
+    "dump   \(Int(narMiB / dumpSeconds)) MiB/s to nothing; \(Int(narMiB / hashSeconds)) MiB/s hashed (SHA-256); hashed ÷ SHA-256 alone = \(fmt(narMiB / hashSeconds / sha))"
+)
 if let nixStore = which("nix-store") {
     var best = Double.infinity
     for _ in 0..<3 {
-        if let r = runChild([nixStore, "--store", scratch + "/nixstore", "--dump", tree], environment: nixEnvironment), r.status == 0 {
+        if let r = runChild([nixStore, "--store", scratch + "/nixstore", "--dump", tree], environment: nixEnvironment),
+            r.status == 0
+        {
             best = min(best, r.seconds)
         }
     }
@@ -100,7 +104,9 @@ if let nixStore = which("nix-store") {
     for _ in 0..<3 {
         if let r = runChild([rookery, "nar", "dump", tree]), r.status == 0 { ours = min(ours, r.seconds) }
     }
-    print("dump   process to /dev/null: rookery \(fmt(ours)) s, nix-store --dump \(fmt(best)) s (rookery ÷ nix = \(fmt(ours / best)))")
+    print(
+        "dump   process to /dev/null: rookery \(fmt(ours)) s, nix-store --dump \(fmt(best)) s (rookery ÷ nix = \(fmt(ours / best)))"
+    )
 }
 
 // 4. NAR parse from memory in 1 MiB pieces (events only: file data is handed out as slices).
@@ -131,7 +137,9 @@ let parseAndHashSeconds = try bestOf(3) {
     try parser.finish()
     _ = hasher.finalize()
 }
-print("parse  \(Int(narMiB / parseSeconds)) MiB/s events only; with SHA-256 \(Int(narMiB / parseAndHashSeconds)) MiB/s (÷ SHA-256 alone = \(fmt(narMiB / parseAndHashSeconds / sha)))")
+print(
+    "parse  \(Int(narMiB / parseSeconds)) MiB/s events only; with SHA-256 \(Int(narMiB / parseAndHashSeconds)) MiB/s (÷ SHA-256 alone = \(fmt(narMiB / parseAndHashSeconds / sha)))"
+)
 nar = MemorySink()
 
 func executableBeside(_ name: String) -> String {

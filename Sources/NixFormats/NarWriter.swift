@@ -40,7 +40,8 @@ public struct NarWriter: Sendable {
             Self.appendTags([")"], to: &out)
             nodeEnded()
         case (.expectNode, .fileStart(let executable, let size)):
-            Self.appendTags(executable ? ["(", "type", "regular", "executable", ""] : ["(", "type", "regular"], to: &out)
+            Self.appendTags(
+                executable ? ["(", "type", "regular", "executable", ""] : ["(", "type", "regular"], to: &out)
             Self.appendTags(["contents"], to: &out)
             Self.appendNumber(size, to: &out)
             state = .inFile(remaining: size, size: size)

@@ -8,7 +8,9 @@ public struct PathInfo: Hashable, Sendable {
     public var references: [StorePath]
     public var deriver: StorePath?
 
-    public init(storePath: StorePath, narHash: NixHash, narSize: UInt64, references: [StorePath], deriver: StorePath? = nil) {
+    public init(
+        storePath: StorePath, narHash: NixHash, narSize: UInt64, references: [StorePath], deriver: StorePath? = nil
+    ) {
         self.storePath = storePath
         self.narHash = narHash
         self.narSize = narSize

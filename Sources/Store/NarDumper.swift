@@ -60,7 +60,8 @@ private final class DumpState<Sink: ByteSink> {
         case S_IFREG:
             try dumpFile(directory: directory, name: name, path: path, stat: st)
         case S_IFLNK:
-            try emit(.symlink(target: try readLink(directory: directory, name: name, path: path, size: Int(st.st_size))))
+            try emit(
+                .symlink(target: try readLink(directory: directory, name: name, path: path, size: Int(st.st_size))))
         case S_IFDIR:
             let fd = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd < 0 { throw .lastSystem("open", path) }

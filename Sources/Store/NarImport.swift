@@ -94,7 +94,9 @@ public final class NarImport {
             }
             // renameat2(RENAME_NOREPLACE) would be the one call; glibc's Swift module lacks it,
             // and the destination was checked absent at start by this single writer.
-            if renameat(parentFD, stagingName, parentFD, name) != 0 { throw StoreError.lastSystem("rename", destination) }
+            if renameat(parentFD, stagingName, parentFD, name) != 0 {
+                throw StoreError.lastSystem("rename", destination)
+            }
             var times = NarRestorer.canonicalTimes
             _ = utimensat(parentFD, name, &times.0, AT_SYMLINK_NOFOLLOW)
             finished = true

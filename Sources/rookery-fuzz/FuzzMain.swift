@@ -45,7 +45,9 @@ struct FuzzMain {
             runs += Mutator.fuzz(target, seed: seed &+ round, iterations: 2000)
             round += 1
         }
-        print("rookery-fuzz: \(target.name): \(runs) inputs in \(Int(now() - start)) s, no finding (seeded mutator, seed \(seed))")
+        print(
+            "rookery-fuzz: \(target.name): \(runs) inputs in \(Int(now() - start)) s, no finding (seeded mutator, seed \(seed))"
+        )
     }
 
     /// Writes the target's seeds as files, to start a libFuzzer corpus past the magic numbers.

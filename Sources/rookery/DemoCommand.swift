@@ -47,7 +47,9 @@ struct DemoCommand: ParsableCommand {
         let signature = try info.sign(with: key)
         print("fingerprint: \(try info.fingerprint())")
         print("Sig: \(signature)")
-        print("signature valid under \(key.publicKey.name): \(try info.isSigned(byAnyOf: [key.publicKey], signatures: [signature]))")
+        print(
+            "signature valid under \(key.publicKey.name): \(try info.isSigned(byAnyOf: [key.publicKey], signatures: [signature]))"
+        )
 
         let store = StoreRoot(root: dir + "/root")
         let importer = try store.importPath(path)

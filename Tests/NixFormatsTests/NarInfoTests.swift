@@ -59,12 +59,24 @@ import Testing
 
     @Test(arguments: [
         ("no StorePath", "URL: x\nNarHash: sha256:17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 1\n"),
-        ("no URL", "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nNarHash: sha256:17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 1\n"),
-        ("NarSize 0", "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nURL: x\nNarHash: sha256:17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 0\n"),
+        (
+            "no URL",
+            "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nNarHash: sha256:17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 1\n"
+        ),
+        (
+            "NarSize 0",
+            "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nURL: x\nNarHash: sha256:17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 0\n"
+        ),
         ("no final newline", "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app"),
         ("no colon", "StorePath /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\n"),
-        ("bare NarHash", "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nURL: x\nNarHash: 17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 1\n"),
-        ("bad NarSize", "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nURL: x\nNarHash: sha256:17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 1x\n"),
+        (
+            "bare NarHash",
+            "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nURL: x\nNarHash: 17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 1\n"
+        ),
+        (
+            "bad NarSize",
+            "StorePath: /nix/store/l9r346p3d25vs4g5v37f3r3f28js97kb-app\nURL: x\nNarHash: sha256:17ka2dgpcmqziq35rjv9zmm4qn9288f0jskqcaklckiygic9dks5\nNarSize: 1x\n"
+        ),
     ])
     func rejectsCorrupt(name: String, text: String) {
         #expect(throws: NixFormatError.self, "\(name)") { try NarInfo.parse(text) }

@@ -141,7 +141,10 @@ func parseAll(_ bytes: [UInt8], step: Int = Int.max, limits: NarLimits = NarLimi
             ("non-zero padding in tag", badPad, .nonZeroPadding),
             (
                 "non-zero padding after contents",
-                Tok.encode(magic + [.s("("), .s("type"), .s("regular"), .s("contents"), .n(1), .raw([65, 0, 0, 1, 0, 0, 0, 0])]),
+                Tok.encode(
+                    magic + [
+                        .s("("), .s("type"), .s("regular"), .s("contents"), .n(1), .raw([65, 0, 0, 1, 0, 0, 0, 0]),
+                    ]),
                 .nonZeroPadding
             ),
             ("unknown type", Tok.encode(magic + [.s("("), .s("type"), .s("fifo"), .s(")")]), .unknownType("fifo")),
@@ -156,12 +159,30 @@ func parseAll(_ bytes: [UInt8], step: Int = Int.max, limits: NarLimits = NarLimi
                 Tok.encode(magic + [.s("("), .s("type"), .s("regular"), .s("size")]),
                 .unexpectedTag(expected: "contents", got: "size")
             ),
-            ("unsorted", Tok.encode(magic + Tok.directory(Tok.entry("b", Tok.file("")) + Tok.entry("a", Tok.file("")))), .unsortedEntry(Array("a".utf8))),
-            ("locale order is not byte order", Tok.encode(magic + Tok.directory(Tok.entry("a", Tok.file("")) + Tok.entry("B", Tok.file("")))), .unsortedEntry(Array("B".utf8))),
-            ("duplicate", Tok.encode(magic + Tok.directory(Tok.entry("a", Tok.file("")) + Tok.entry("a", Tok.file("")))), .duplicateEntry(Array("a".utf8))),
+            (
+                "unsorted",
+                Tok.encode(magic + Tok.directory(Tok.entry("b", Tok.file("")) + Tok.entry("a", Tok.file("")))),
+                .unsortedEntry(Array("a".utf8))
+            ),
+            (
+                "locale order is not byte order",
+                Tok.encode(magic + Tok.directory(Tok.entry("a", Tok.file("")) + Tok.entry("B", Tok.file("")))),
+                .unsortedEntry(Array("B".utf8))
+            ),
+            (
+                "duplicate",
+                Tok.encode(magic + Tok.directory(Tok.entry("a", Tok.file("")) + Tok.entry("a", Tok.file("")))),
+                .duplicateEntry(Array("a".utf8))
+            ),
             ("dot", Tok.encode(magic + Tok.directory(Tok.entry(".", Tok.file("")))), .invalidName(Array(".".utf8))),
-            ("dot-dot", Tok.encode(magic + Tok.directory(Tok.entry("..", Tok.file("")))), .invalidName(Array("..".utf8))),
-            ("slash", Tok.encode(magic + Tok.directory(Tok.entry("a/b", Tok.file("")))), .invalidName(Array("a/b".utf8))),
+            (
+                "dot-dot", Tok.encode(magic + Tok.directory(Tok.entry("..", Tok.file("")))),
+                .invalidName(Array("..".utf8))
+            ),
+            (
+                "slash", Tok.encode(magic + Tok.directory(Tok.entry("a/b", Tok.file("")))),
+                .invalidName(Array("a/b".utf8))
+            ),
             ("empty name", Tok.encode(magic + Tok.directory(Tok.entry("", Tok.file("")))), .invalidName([])),
             (
                 "NUL in name",
@@ -185,7 +206,10 @@ func parseAll(_ bytes: [UInt8], step: Int = Int.max, limits: NarLimits = NarLimi
             ),
             (
                 "entry without close",
-                Tok.encode(magic + [.s("("), .s("type"), .s("directory"), .s("entry"), .s("("), .s("name"), .s("a"), .s("node")] + Tok.file("") + [.s("entry")]),
+                Tok.encode(
+                    magic + [
+                        .s("("), .s("type"), .s("directory"), .s("entry"), .s("("), .s("name"), .s("a"), .s("node"),
+                    ] + Tok.file("") + [.s("entry")]),
                 .unexpectedTag(expected: ")", got: "entry")
             ),
             ("trailing data", helloNar + [0], .trailingData),
@@ -224,7 +248,9 @@ func parseAll(_ bytes: [UInt8], step: Int = Int.max, limits: NarLimits = NarLimi
 
     @Test func fileDataIsStreamedNotBuffered() throws {
         let big = [UInt8](repeating: 7, count: 100_000)
-        let bytes = Tok.encode([.s("nix-archive-1"), .s("("), .s("type"), .s("regular"), .s("contents"), .bytes(big), .s(")")])
+        let bytes = Tok.encode([
+            .s("nix-archive-1"), .s("("), .s("type"), .s("regular"), .s("contents"), .bytes(big), .s(")"),
+        ])
         var parser = NarParser()
         var cursor = ByteCursor(bytes[0..<4096])
         var sizes: [Int] = []

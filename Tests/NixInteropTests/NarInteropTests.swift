@@ -52,12 +52,14 @@ struct NixScratch {
         let root = try s.build(try #require(TreeBuilder.referenceTrees.first { $0.0 == tree }?.1))
         let added = try NixTool.nix("nix-store", ["--store", s.store, "--add", root], home: s.home)
         let storePath = try StorePath(added.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
-        let nixHash = try NixTool.nix("nix-store", ["--store", s.store, "-q", "--hash", storePath.fullPath], home: s.home)
+        let nixHash = try NixTool.nix(
+            "nix-store", ["--store", s.store, "-q", "--hash", storePath.fullPath], home: s.home)
         var ours = NarHashingSink()
         try StoreRoot(root: s.store).dump(storePath, to: &ours)
         let ourHash = NixHash(sha256: ours.hasher.finalize())
         #expect(ourHash.description == nixHash.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
-        let nixSize = try NixTool.nix("nix-store", ["--store", s.store, "-q", "--size", storePath.fullPath], home: s.home)
+        let nixSize = try NixTool.nix(
+            "nix-store", ["--store", s.store, "-q", "--size", storePath.fullPath], home: s.home)
         #expect("\(ours.count)" == nixSize.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
 
         let nixHashCLI = try NixTool.nix("nix-hash", ["--type", "sha256", "--base32", root], home: s.home)
@@ -100,7 +102,8 @@ struct NixScratch {
         let nar = try NixTool.nix("nix-store", ["--store", s.store, "--dump", root], home: s.home).stdout
         let dest = s.tmp.sub("restored")
         for cut in [1, 40, nar.count / 2, nar.count - 1] {
-            let result = try NixTool.run(try NixTool.rookeryExecutable, ["nar", "restore", dest], stdin: Array(nar[0..<cut]))
+            let result = try NixTool.run(
+                try NixTool.rookeryExecutable, ["nar", "restore", dest], stdin: Array(nar[0..<cut]))
             #expect(result.status != 0)
             #expect(result.stderr.contains("truncated"), "\(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dest))

@@ -30,12 +30,16 @@ import Testing
             }
             try importer.commit(expected: (expectedHash, info.narSize))
             records.append(
-                PathInfo(storePath: path, narHash: expectedHash, narSize: info.narSize, references: try info.references.map { try StorePath($0) }))
+                PathInfo(
+                    storePath: path, narHash: expectedHash, narSize: info.narSize,
+                    references: try info.references.map { try StorePath($0) }))
         }
         let registration = Registration.render(records.reversed())  // any order within the batch loads
-        try NixTool.nix("nix-store", ["--store", target.root, "--load-db"], home: s.home, stdin: Array(registration.utf8))
+        try NixTool.nix(
+            "nix-store", ["--store", target.root, "--load-db"], home: s.home, stdin: Array(registration.utf8))
         // `nix` throws unless the exit status is 0; Nix exits 1 when any path was modified.
-        let verify = try NixTool.nix("nix-store", ["--store", target.root, "--verify", "--check-contents"], home: s.home)
+        let verify = try NixTool.nix(
+            "nix-store", ["--store", target.root, "--verify", "--check-contents"], home: s.home)
         #expect(!verify.stderr.contains("modified"), "\(verify.stderr)")
 
         let loaded = try NixPathInfo.query(closure.paths, store: target.root, home: s.home)
@@ -63,14 +67,19 @@ import Testing
             try importer.feed(nar.bytes[...])
             try importer.commit()
             records.append(
-                PathInfo(storePath: path, narHash: try NixHash.parsePrefixed(info.narHash), narSize: info.narSize, references: try info.references.map { try StorePath($0) }))
+                PathInfo(
+                    storePath: path, narHash: try NixHash.parsePrefixed(info.narHash), narSize: info.narSize,
+                    references: try info.references.map { try StorePath($0) }))
         }
         let victim = target.realPath(try StorePath(closure.toplevel)) + "/libs"
         chmod(target.realPath(try StorePath(closure.toplevel)), 0o755)
         chmod(victim, 0o644)
         try "changed\n".write(toFile: victim, atomically: false, encoding: .utf8)
-        try NixTool.nix("nix-store", ["--store", target.root, "--load-db"], home: s.home, stdin: Array(Registration.render(records).utf8))
-        let verify = try NixTool.nixAllowingFailure("nix-store", ["--store", target.root, "--verify", "--check-contents"], home: s.home)
+        try NixTool.nix(
+            "nix-store", ["--store", target.root, "--load-db"], home: s.home,
+            stdin: Array(Registration.render(records).utf8))
+        let verify = try NixTool.nixAllowingFailure(
+            "nix-store", ["--store", target.root, "--verify", "--check-contents"], home: s.home)
         #expect(verify.status == 1)
         #expect(verify.stderr.contains("'\(closure.toplevel)' was modified"), "\(verify.stderr)")
     }

@@ -12,7 +12,8 @@ import Testing
         let s = try NixScratch()
         let sk = s.tmp.sub("sk")
         let pk = s.tmp.sub("pk")
-        try NixTool.nix("nix-store", ["--store", s.store, "--generate-binary-cache-key", "raven-1", sk, pk], home: s.home)
+        try NixTool.nix(
+            "nix-store", ["--store", s.store, "--generate-binary-cache-key", "raven-1", sk, pk], home: s.home)
         let secret = try NixSecretKey(parsing: try String(contentsOfFile: sk, encoding: .utf8))
         let publicText = try String(contentsOfFile: pk, encoding: .utf8)
         #expect(secret.publicKey.description == publicText)
@@ -20,7 +21,11 @@ import Testing
         let closure = try NixClosure.build(store: s.store, home: s.home, scratch: s.tmp.sub("build"))
         let cache = s.tmp.sub("cache")
         try NixTool.nix(
-            "nix", ["copy", "--store", s.store, "--to", "file://\(cache)?secret-key=\(sk)&compression=none", closure.toplevel],
+            "nix",
+            [
+                "copy", "--store", s.store, "--to", "file://\(cache)?secret-key=\(sk)&compression=none",
+                closure.toplevel,
+            ],
             home: s.home)
         var compared = 0
         for path in closure.paths {
@@ -30,7 +35,9 @@ import Testing
             #expect(info.render() == text, "narinfo of \(path) re-rendered differently")
             #expect(info.signatures.count == 1)
             #expect(try info.pathInfo.sign(with: secret) == info.signatures.first)
-            #expect(try info.pathInfo.isSigned(byAnyOf: [try NixPublicKey(parsing: publicText)], signatures: info.signatures))
+            #expect(
+                try info.pathInfo.isSigned(
+                    byAnyOf: [try NixPublicKey(parsing: publicText)], signatures: info.signatures))
             compared += 1
         }
         #expect(compared == closure.paths.count && compared >= 5)
@@ -40,11 +47,13 @@ import Testing
         let s = try NixScratch()
         let sk = s.tmp.sub("rookery.sk")
         let pk = s.tmp.sub("rookery.pk")
-        let keygen = try NixTool.run(try NixTool.rookeryExecutable, ["keygen", "rookery-test-1", "--secret", sk, "--public", pk])
+        let keygen = try NixTool.run(
+            try NixTool.rookeryExecutable, ["keygen", "rookery-test-1", "--secret", sk, "--public", pk])
         #expect(keygen.status == 0, "\(keygen.stderr)")
         var st = stat()
         #expect(stat(sk, &st) == 0 && st.st_mode & 0o777 == 0o600)
-        let again = try NixTool.run(try NixTool.rookeryExecutable, ["keygen", "rookery-test-1", "--secret", sk, "--public", pk])
+        let again = try NixTool.run(
+            try NixTool.rookeryExecutable, ["keygen", "rookery-test-1", "--secret", sk, "--public", pk])
         #expect(again.status != 0 && again.stderr.contains("already exists"), "keygen must not overwrite a key")
 
         let secret = try NixSecretKey(parsing: try String(contentsOfFile: sk, encoding: .utf8))
@@ -53,12 +62,16 @@ import Testing
         let closure = try NixClosure.build(store: s.store, home: s.home, scratch: s.tmp.sub("build"))
         let cache = s.tmp.sub("cache")
         try NixTool.nix(
-            "nix", ["copy", "--store", s.store, "--to", "file://\(cache)?compression=none", closure.toplevel], home: s.home)
+            "nix", ["copy", "--store", s.store, "--to", "file://\(cache)?compression=none", closure.toplevel],
+            home: s.home)
 
         // Unsigned: Nix with require-sigs refuses the copy.
         let refused = try NixTool.nixAllowingFailure(
             "nix",
-            ["copy", "--from", "file://\(cache)", "--to", s.tmp.sub("root-unsigned"), "--option", "trusted-public-keys", publicKey, closure.toplevel],
+            [
+                "copy", "--from", "file://\(cache)", "--to", s.tmp.sub("root-unsigned"), "--option",
+                "trusted-public-keys", publicKey, closure.toplevel,
+            ],
             home: s.home)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("signature"), "\(refused.stderr)")
@@ -72,7 +85,11 @@ import Testing
         }
         let root = s.tmp.sub("root-signed")
         try NixTool.nix(
-            "nix", ["copy", "--from", "file://\(cache)", "--to", root, "--option", "trusted-public-keys", publicKey, closure.toplevel],
+            "nix",
+            [
+                "copy", "--from", "file://\(cache)", "--to", root, "--option", "trusted-public-keys", publicKey,
+                closure.toplevel,
+            ],
             home: s.tmp.sub("home2"))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: s.home)
         let sigs = try NixPathInfo.query([closure.toplevel], store: root, home: s.home)

@@ -47,7 +47,9 @@ func entries(_ dir: String) -> [String] {
     @Test func canonicalMetadata() throws {
         let tmp = TemporaryDirectory()
         try TreeBuilder.build(
-            .directory("src", [.file("f", [1]), .file("x", [2], executable: true), .symlink("l", target: "f"), .directory("d", [])]),
+            .directory(
+                "src",
+                [.file("f", [1]), .file("x", [2], executable: true), .symlink("l", target: "f"), .directory("d", [])]),
             at: tmp.path)
         try restore(try narOf(tmp.sub("src")), to: tmp.sub("out"))
         func mode(_ p: String) -> (mode_t, Int) {
@@ -65,7 +67,8 @@ func entries(_ dir: String) -> [String] {
     @Test func everyTruncationLeavesNothing() throws {
         let tmp = TemporaryDirectory()
         try TreeBuilder.build(
-            .directory("src", [.file("a", Array("hello world".utf8)), .directory("d", [.symlink("s", target: "../a")])]),
+            .directory(
+                "src", [.file("a", Array("hello world".utf8)), .directory("d", [.symlink("s", target: "../a")])]),
             at: tmp.path)
         let nar = try narOf(tmp.sub("src"))
         for cut in stride(from: 0, to: nar.count, by: 3) {

@@ -14,12 +14,14 @@ public struct NixClosure {
     {
         let bb = scratch + "/bb"
         try FileManager.default.createDirectory(atPath: bb + "/bin", withIntermediateDirectories: true)
-        let busybox = try ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.fileExists(atPath: $0) }
+        let busybox =
+            try ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.fileExists(atPath: $0) }
             .map { $0 } ?? { throw TestFailure("busybox not found; run scripts/bootstrap.sh (busybox-static)") }()
         if !FileManager.default.fileExists(atPath: bb + "/bin/busybox") {
             try FileManager.default.copyItem(atPath: busybox, toPath: bb + "/bin/busybox")
             for applet in ["sh", "mkdir", "echo", "cat", "ln", "chmod", "head", "cp"] {
-                try FileManager.default.createSymbolicLink(atPath: bb + "/bin/" + applet, withDestinationPath: "busybox")
+                try FileManager.default.createSymbolicLink(
+                    atPath: bb + "/bin/" + applet, withDestinationPath: "busybox")
             }
         }
         let expression = """
