@@ -18,11 +18,6 @@ struct NullSink: ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) { count += bytes.count }
 }
 
-struct MemorySink: ByteSink {
-    var bytes: [UInt8] = []
-    mutating func write(_ raw: UnsafeRawBufferPointer) throws(StoreError) { bytes.append(contentsOf: raw) }
-}
-
 var template = Array("/tmp/rookery-bench-XXXXXX".utf8CString)
 let scratch = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
 defer { _ = runChild(["rm", "-rf", scratch]) }

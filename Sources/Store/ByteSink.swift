@@ -30,6 +30,15 @@ public struct FileDescriptorSink: ByteSink {
     }
 }
 
+/// Collects the stream in memory: for small NARs (tests, the demo, benchmarks).
+public struct MemorySink: ByteSink {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func write(_ raw: UnsafeRawBufferPointer) throws(StoreError) { bytes.append(contentsOf: raw) }
+}
+
 /// Hashes the stream with SHA-256 and counts it: a NAR's hash and size in one pass.
 public struct NarHashingSink: ByteSink {
     public let hasher = SHA256()

@@ -15,13 +15,11 @@ public struct NarDumper {
     /// Writes the NAR of `path` (not following it if it is a symlink) to `sink`.
     public func dump(path: String, to sink: inout some ByteSink) throws(StoreError) {
         let state = DumpState(sink: sink, bufferSize: bufferSize)
-        let slash = path.lastIndex(of: "/")
-        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let (parent, name) = splitPath(path)
         let parentFD = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if parentFD < 0 { throw .lastSystem("open", parent) }
         defer { close(parentFD) }
-        try state.dumpNode(directory: parentFD, name: name.isEmpty ? "." : name, path: path)
+        try state.dumpNode(directory: parentFD, name: name, path: path)
         try state.flush()
         sink = state.sink
     }

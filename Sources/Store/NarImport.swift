@@ -23,9 +23,7 @@ public final class NarImport {
         var dest = destination
         while dest.count > 1 && dest.hasSuffix("/") { dest.removeLast() }
         self.destination = dest
-        let slash = dest.lastIndex(of: "/")
-        parentDirectory = slash.map { $0 == dest.startIndex ? "/" : String(dest[..<$0]) } ?? "."
-        name = slash.map { String(dest[dest.index(after: $0)...]) } ?? dest
+        (parentDirectory, name) = splitPath(dest)
         stagingName = ".\(name).rookery-partial"
         let fd = open(parentDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw .lastSystem("open", parentDirectory) }
@@ -56,10 +54,7 @@ public final class NarImport {
     /// Feeds the next bytes of the NAR.
     public func feed(_ bytes: ArraySlice<UInt8>) throws(StoreError) {
         do {
-            let result: Result<Void, StoreError> = bytes.withUnsafeBytes { raw in
-                do throws(StoreError) { return .success(try hashing.write(raw)) } catch { return .failure(error) }
-            }
-            try result.get()
+            try withBytes(bytes) { (raw) throws(StoreError) in try hashing.write(raw) }
             var cursor = ByteCursor(bytes)
             while let event = try parser.next(from: &cursor) {
                 try restorer.apply(event)

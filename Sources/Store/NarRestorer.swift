@@ -69,10 +69,7 @@ final class NarRestorer {
         case .fileData(let bytes):
             guard let f = file else { throw .nar(.eventOutOfOrder("file data outside a file")) }
             var sink = FileDescriptorSink(fd: f.fd, name: f.path)
-            let result: Result<Void, StoreError> = bytes.withUnsafeBytes { raw in
-                do throws(StoreError) { return .success(try sink.write(raw)) } catch { return .failure(error) }
-            }
-            try result.get()
+            try withBytes(bytes) { (raw) throws(StoreError) in try sink.write(raw) }
         case .fileEnd:
             guard let f = file else { throw .nar(.eventOutOfOrder("file end outside a file")) }
             file = nil

@@ -47,3 +47,15 @@ func directoryEntries(fd: Int32, path: String) throws(StoreError) -> [[UInt8]] {
     }
     return names
 }
+
+extension FileIO {
+    /// Removes `path` and everything below it (read-only directories included), never following
+    /// symlinks; absent is fine.
+    public static func removeTree(_ path: String) throws(StoreError) {
+        let (parent, name) = splitPath(path)
+        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw .lastSystem("open", parent) }
+        defer { close(fd) }
+        try Store.removeTree(parentFD: fd, name: name, path: path)
+    }
+}

@@ -7,3 +7,12 @@ func withBytes<R, E: Error>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) t
     }
     return try result.get()
 }
+
+@inline(__always)
+func withBytes<R, E: Error>(_ slice: ArraySlice<UInt8>, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R
+{
+    let result: Result<R, E> = slice.withUnsafeBytes { raw in
+        do throws(E) { return .success(try body(raw)) } catch { return .failure(error) }
+    }
+    return try result.get()
+}

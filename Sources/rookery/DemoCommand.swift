@@ -19,7 +19,7 @@ struct DemoCommand: ParsableCommand {
             throw CommandFailure("cannot create a temporary folder")
         }
         let dir = String(cString: made)
-        defer { _ = system("rm -rf '\(dir)'") }
+        defer { try? FileIO.removeTree(dir) }
         do {
             try runDemo(in: dir)
         } catch {
@@ -53,7 +53,7 @@ struct DemoCommand: ParsableCommand {
 
         let store = StoreRoot(root: dir + "/root")
         let importer = try store.importPath(path)
-        var nar = NarBytesSink()
+        var nar = MemorySink()
         try NarDumper().dump(path: source, to: &nar)
         try importer.feed(nar.bytes[...])
         try importer.commit(expected: (narHash, hashing.count))
@@ -63,10 +63,4 @@ struct DemoCommand: ParsableCommand {
         print("restored to \(store.realPath(path)); NAR round trip identical: \(roundTrip)")
         if !roundTrip { throw CommandFailure("the restored tree's NAR differs") }
     }
-}
-
-/// Collects a (small) NAR in memory.
-struct NarBytesSink: ByteSink {
-    var bytes: [UInt8] = []
-    mutating func write(_ raw: UnsafeRawBufferPointer) throws(StoreError) { bytes.append(contentsOf: raw) }
 }

@@ -5,13 +5,8 @@ import Store
 import TestSupport
 import Testing
 
-struct BytesSink: ByteSink {
-    var bytes: [UInt8] = []
-    mutating func write(_ raw: UnsafeRawBufferPointer) throws(StoreError) { bytes.append(contentsOf: raw) }
-}
-
 func ourNar(_ path: String) throws -> [UInt8] {
-    var sink = BytesSink()
+    var sink = MemorySink()
     try NarDumper().dump(path: path, to: &sink)
     return sink.bytes
 }

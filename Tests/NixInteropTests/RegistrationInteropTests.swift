@@ -19,7 +19,7 @@ import Testing
         for info in infos {
             let path = try StorePath(info.path)
             let expectedHash = try NixHash.parsePrefixed(info.narHash)
-            var nar = BytesSink()
+            var nar = MemorySink()
             try source.dump(path, to: &nar)
             let importer = try target.importPath(path)
             var offset = 0
@@ -61,7 +61,7 @@ import Testing
         var records: [PathInfo] = []
         for info in infos {
             let path = try StorePath(info.path)
-            var nar = BytesSink()
+            var nar = MemorySink()
             try StoreRoot(root: s.store).dump(path, to: &nar)
             let importer = try target.importPath(path)
             try importer.feed(nar.bytes[...])

@@ -4,14 +4,8 @@ import Store
 import TestSupport
 import Testing
 
-/// Collects a NAR in memory.
-struct BytesSink: ByteSink {
-    var bytes: [UInt8] = []
-    mutating func write(_ raw: UnsafeRawBufferPointer) throws(StoreError) { bytes.append(contentsOf: raw) }
-}
-
 func narOf(_ path: String) throws -> [UInt8] {
-    var sink = BytesSink()
+    var sink = MemorySink()
     try NarDumper(bufferSize: 4096).dump(path: path, to: &sink)
     return sink.bytes
 }
@@ -143,7 +137,7 @@ func entries(_ dir: String) -> [String] {
         try importer.feed(try narOf(tmp.sub("src"))[...])
         try importer.commit()
         #expect(store.exists(path))
-        var sink = BytesSink()
+        var sink = MemorySink()
         try store.dump(path, to: &sink)
         #expect(sink.bytes == (try narOf(tmp.sub("src"))))
     }
