@@ -65,7 +65,7 @@ func entries(_ dir: String) -> [String] {
                 "src", [.file("a", Array("hello world".utf8)), .directory("d", [.symlink("s", target: "../a")])]),
             at: tmp.path)
         let nar = try narOf(tmp.sub("src"))
-        for cut in stride(from: 0, to: nar.count, by: 3) {
+        for cut in 0..<nar.count {
             #expect(throws: StoreError.nar(.truncated), "cut at \(cut)") {
                 try restore(Array(nar[0..<cut]), to: tmp.sub("out"), step: 5)
             }
