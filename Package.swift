@@ -34,11 +34,13 @@ let package = Package(
         .target(name: "Sodium", dependencies: ["CSodium"], linkerSettings: sodiumLinking),
         // Pure Nix formats: nix32, hashes, store paths, NAR events, narinfo, keys, registration.
         .target(name: "NixFormats", dependencies: ["Sodium"]),
+        // Pure protocol and swarm logic: manifest, chunks, frames, session state machines.
+        .target(name: "Swarm", dependencies: ["NixFormats", "Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
         .target(name: "Store", dependencies: ["NixFormats", "Sodium"]),
 
         // Fuzzing: targets per decoder, a weak libFuzzer hook, and the driver executable.
-        .target(name: "FuzzTargets", dependencies: ["NixFormats"]),
+        .target(name: "FuzzTargets", dependencies: ["NixFormats", "Swarm", "Sodium"]),
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "rookery-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
 
@@ -56,6 +58,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/TestSupport"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
+        .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",

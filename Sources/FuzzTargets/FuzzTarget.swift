@@ -10,7 +10,9 @@ public struct FuzzTarget: Sendable {
     /// Runs one input. Traps (via `precondition`) when a property fails: that is a finding.
     public let run: @Sendable ([UInt8]) -> Void
 
-    public static let all: [FuzzTarget] = [narParser, narInfo, cacheInfo, registration, keys]
+    public static let all: [FuzzTarget] = [
+        narParser, narInfo, cacheInfo, registration, keys, frameDecoder, manifest,
+    ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

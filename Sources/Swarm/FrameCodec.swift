@@ -1,0 +1,165 @@
+// Frames on the wire: `u32 length ‖ u8 type ‖ payload`, length counting type and payload
+// (protocol/SPEC.md §5). The decoder is sans-IO: feed bytes, take messages, nil = need more.
+import NixFormats
+import Sodium
+
+public struct FrameLimits: Sendable {
+    /// Largest chunk payload; also bounds the CHUNK frame.
+    public var maxChunkBytes = Int(ChunkLayout.maximumChunkSize)
+    /// Largest MANIFEST frame this side accepts; 0 on sides that never ask for one.
+    public var maxManifestBytes = ManifestLimits.maxBodyBytes + 64 * 1024
+    /// Every other message.
+    public var maxControlBytes = 64 * 1024
+    /// Chunk ids in one REQUEST.
+    public var maxRequestCount = 256
+
+    public init() {}
+
+    func maxLength(of type: MessageType) -> Int {
+        switch type {
+        case .chunk: maxChunkBytes + 1 + 32
+        case .manifest: maxManifestBytes + 1
+        case .request: 1 + 2 + maxRequestCount * 32
+        default: maxControlBytes
+        }
+    }
+}
+
+public enum FrameCodec {
+    public static let headerLength = 5
+
+    /// The bytes of one frame.
+    public static func encode(_ message: Message) -> [UInt8] {
+        var w = WireWriter()
+        switch message {
+        case .hello(let h):
+            w.raw(Hello.magic)
+            w.u16(h.version)
+            w.u8(h.role.rawValue)
+            w.raw(h.nodeID)
+            w.u16(h.listenPort)
+        case .getManifest(.toplevel(let path)):
+            w.u8(0)
+            w.string(path.baseName)
+        case .getManifest(.id(let id)):
+            w.u8(1)
+            w.raw(id.bytes)
+        case .manifest(let bytes):
+            w.raw(bytes)
+        case .request(let ids):
+            w.u16(UInt16(ids.count))
+            for id in ids { w.raw(id.digest.bytes) }
+        case .chunk(let id, let data):
+            w.raw(id.digest.bytes)
+            w.raw(data)
+        case .missing(let id):
+            w.raw(id.digest.bytes)
+        case .error(let code, let text):
+            w.u16(code.rawValue)
+            w.string(text)
+        case .ping(let n), .pong(let n):
+            w.u64(n)
+        }
+        var frame = WireWriter()
+        frame.u32(UInt32(1 + w.bytes.count))
+        frame.u8(message.type.rawValue)
+        frame.raw(w.bytes)
+        return frame.bytes
+    }
+
+    /// Decodes one payload of `type`.
+    static func decode(type: MessageType, payload: ArraySlice<UInt8>, limits: FrameLimits) throws(WireError) -> Message
+    {
+        var r = WireReader(payload)
+        let message: Message
+        switch type {
+        case .hello:
+            guard Array(try r.take(4)) == Hello.magic else { throw .badMagic }
+            let version = try r.u16()
+            guard let role = NodeRole(rawValue: try r.u8()) else { throw .malformed("unknown role") }
+            let nodeID = Array(try r.take(16))
+            message = .hello(Hello(version: version, role: role, nodeID: nodeID, listenPort: try r.u16()))
+        case .getManifest:
+            switch try r.u8() {
+            case 0:
+                let name = try r.string(limit: 255)
+                do { message = .getManifest(.toplevel(try StorePath(name))) } catch {
+                    throw .malformed("\(error)")
+                }
+            case 1: message = .getManifest(.id(try r.digest()))
+            default: throw .malformed("unknown manifest selector")
+            }
+        case .manifest:
+            message = .manifest(Array(try r.take(r.remaining)))
+        case .request:
+            let count = Int(try r.u16())
+            guard count >= 1, count <= limits.maxRequestCount else {
+                throw .malformed("REQUEST of \(count) chunks (1…\(limits.maxRequestCount))")
+            }
+            var ids: [ChunkID] = []
+            ids.reserveCapacity(count)
+            for _ in 0..<count { ids.append(ChunkID(try r.digest())) }
+            message = .request(ids)
+        case .chunk:
+            let id = ChunkID(try r.digest())
+            let data = try r.take(r.remaining)
+            guard !data.isEmpty else { throw .malformed("empty chunk") }
+            message = .chunk(id, data)
+        case .missing:
+            message = .missing(ChunkID(try r.digest()))
+        case .error:
+            guard let code = ErrorCode(rawValue: try r.u16()) else { throw .malformed("unknown error code") }
+            message = .error(code, try r.string(limit: limits.maxControlBytes))
+        case .ping:
+            message = .ping(try r.u64())
+        case .pong:
+            message = .pong(try r.u64())
+        }
+        guard r.isAtEnd else { throw .malformed("\(r.remaining) bytes after a \(type) payload") }
+        return message
+    }
+}
+
+/// Reassembles frames from a byte stream. Holds at most one frame (bounded by `FrameLimits`).
+public struct FrameDecoder: Sendable {
+    public var limits: FrameLimits
+    private var buffer: [UInt8] = []
+    private var consumed = 0
+
+    public init(limits: FrameLimits = FrameLimits()) {
+        self.limits = limits
+    }
+
+    /// Bytes held, waiting for the rest of a frame.
+    public var bufferedBytes: Int { buffer.count - consumed }
+
+    public mutating func append<C: Collection<UInt8>>(_ bytes: C) {
+        if consumed > 0 && consumed == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            consumed = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next complete message, nil when more bytes are needed. A chunk's data is a slice of
+    /// the internal buffer, valid until the next call.
+    public mutating func next() throws(WireError) -> Message? {
+        if consumed > 0 && consumed * 2 > buffer.count {
+            buffer.removeFirst(consumed)
+            consumed = 0
+        }
+        let available = buffer.count - consumed
+        guard available >= FrameCodec.headerLength else { return nil }
+        var length = 0
+        for i in 0..<4 { length |= Int(buffer[consumed + i]) << (8 * i) }
+        let typeByte = buffer[consumed + 4]
+        guard let type = MessageType(rawValue: typeByte) else { throw .unknownMessageType(typeByte) }
+        guard length >= 1, length <= limits.maxLength(of: type) else {
+            throw .tooLarge(what: "\(type) frame", size: UInt64(length), limit: limits.maxLength(of: type))
+        }
+        guard available >= 4 + length else { return nil }
+        let payload = buffer[(consumed + 5)..<(consumed + 4 + length)]
+        consumed += 4 + length
+        return try FrameCodec.decode(type: type, payload: payload, limits: limits)
+    }
+}

@@ -1,0 +1,85 @@
+// Little-endian integers and length-prefixed byte strings: the primitives of every rookery
+// byte layout (protocol/SPEC.md §2).
+import NixFormats
+import Sodium
+
+/// Appends rookery's wire primitives to a byte buffer.
+struct WireWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func raw<C: Collection<UInt8>>(_ b: C) { bytes.append(contentsOf: b) }
+    /// `u32 length ‖ bytes`.
+    mutating func string(_ s: String) { blob(Array(s.utf8)) }
+    mutating func blob(_ b: [UInt8]) {
+        u32(UInt32(b.count))
+        bytes.append(contentsOf: b)
+    }
+}
+
+/// Reads rookery's wire primitives from a complete buffer; throws `.truncated` past its end.
+struct WireReader {
+    var cursor: ByteCursor
+
+    init(_ bytes: ArraySlice<UInt8>) { cursor = ByteCursor(bytes) }
+
+    var isAtEnd: Bool { cursor.isAtEnd }
+    var remaining: Int { cursor.remaining }
+
+    mutating func take(_ n: Int) throws(WireError) -> ArraySlice<UInt8> {
+        guard n >= 0, cursor.remaining >= n else { throw .truncated }
+        return cursor.take(upTo: n)
+    }
+
+    mutating func u8() throws(WireError) -> UInt8 { try take(1).first! }
+    mutating func u16() throws(WireError) -> UInt16 { UInt16(truncatingIfNeeded: try little(2)) }
+    mutating func u32() throws(WireError) -> UInt32 { UInt32(truncatingIfNeeded: try little(4)) }
+    mutating func u64() throws(WireError) -> UInt64 { try little(8) }
+
+    private mutating func little(_ n: Int) throws(WireError) -> UInt64 {
+        var v: UInt64 = 0
+        for (i, b) in try take(n).enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
+        return v
+    }
+
+    /// A `u32`-prefixed byte string of at most `limit` bytes.
+    mutating func blob(limit: Int) throws(WireError) -> [UInt8] {
+        let n = try u32()
+        guard n <= limit else { throw .tooLarge(what: "string", size: UInt64(n), limit: limit) }
+        return Array(try take(Int(n)))
+    }
+
+    /// A `u32`-prefixed UTF-8 string of at most `limit` bytes.
+    mutating func string(limit: Int) throws(WireError) -> String {
+        let b = try blob(limit: limit)
+        let s = String(decoding: b, as: UTF8.self)
+        guard Array(s.utf8) == b else { throw .malformed("string is not UTF-8") }
+        return s
+    }
+
+    mutating func digest() throws(WireError) -> Digest256 {
+        Digest256(bytes: try take(Digest256.byteCount))!
+    }
+}
+
+/// Why bytes on the wire (a frame, a manifest) were refused.
+public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
+    case truncated
+    case tooLarge(what: String, size: UInt64, limit: Int)
+    case malformed(String)
+    case unknownMessageType(UInt8)
+    case badMagic
+
+    public var description: String {
+        switch self {
+        case .truncated: "data ends early"
+        case .tooLarge(let w, let s, let l): "\(w) of \(s) bytes exceeds the limit of \(l)"
+        case .malformed(let m): "malformed: \(m)"
+        case .unknownMessageType(let t): "unknown message type \(t)"
+        case .badMagic: "wrong magic number"
+        }
+    }
+}
