@@ -37,7 +37,7 @@ let package = Package(
         // Pure protocol and swarm logic: manifest, chunks, frames, session state machines.
         .target(name: "Swarm", dependencies: ["NixFormats", "Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
-        .target(name: "Store", dependencies: ["NixFormats", "Sodium"]),
+        .target(name: "Store", dependencies: ["NixFormats", "Sodium", "Swarm"]),
 
         // Fuzzing: targets per decoder, a weak libFuzzer hook, and the driver executable.
         .target(name: "FuzzTargets", dependencies: ["NixFormats", "Swarm", "Sodium"]),
@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "rookery",
             dependencies: [
-                "NixFormats", "Store", "Sodium",
+                "NixFormats", "Store", "Sodium", "Swarm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

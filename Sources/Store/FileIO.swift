@@ -42,3 +42,28 @@ public enum FileIO {
         if fsync(fd) != 0 { throw .lastSystem("fsync", path) }
     }
 }
+
+extension FileIO {
+    /// Writes `bytes` to `path` all at once: a temporary file beside it, fsync, rename. Readers see
+    /// the old file or the new one, never a part.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(StoreError) {
+        let (parent, name) = splitPath(path)
+        let temporary = parent + "/." + name + ".tmp-\(getpid())"
+        _ = unlink(temporary)
+        try writeNew(temporary, bytes, mode: mode)
+        if rename(temporary, path) != 0 {
+            let error = StoreError.lastSystem("rename", path)
+            _ = unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Creates `path` and its missing parents.
+    public static func createDirectories(_ path: String, mode: mode_t = 0o755) throws(StoreError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode) != 0 && errno != EEXIST { throw .lastSystem("mkdir", current) }
+        }
+    }
+}

@@ -17,6 +17,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case hashMismatch(path: String, expected: String, got: String)
     /// The NAR's length is not the one expected.
     case sizeMismatch(path: String, expected: UInt64, got: UInt64)
+    /// A state file that does not decode.
+    case corruptFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .destinationExists(let p): "'\(p)' already exists"
         case .hashMismatch(let p, let e, let g): "hash mismatch for '\(p)': expected \(e), got \(g)"
         case .sizeMismatch(let p, let e, let g): "size mismatch for '\(p)': expected \(e) bytes, got \(g)"
+        case .corruptFile(let p, let r): "'\(p)' is corrupt: \(r)"
         }
     }
 

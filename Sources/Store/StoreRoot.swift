@@ -21,11 +21,7 @@ public struct StoreRoot: Sendable {
 
     /// Creates `<root>/nix/store` (and its parents) if missing.
     public func createStoreDirectory() throws(StoreError) {
-        var current = ""
-        for component in storeDirectory.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw .lastSystem("mkdir", current) }
-        }
+        try FileIO.createDirectories(storeDirectory)
     }
 
     /// True when the path's tree exists under the root (validity is Nix's database's business).

@@ -6,7 +6,7 @@ struct Rookery: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rookery",
         abstract: "Boot a lab of NixOS machines from each other.",
-        subcommands: [KeygenCommand.self, NarCommand.self, DemoCommand.self])
+        subcommands: [KeygenCommand.self, PublishCommand.self, NarCommand.self, DemoCommand.self])
 }
 
 /// An error the user can act on: printed as one line, exit status 1.

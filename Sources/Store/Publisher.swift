@@ -1,0 +1,56 @@
+// Builds the manifest of a closure from the store on disk: every path is dumped once, cut into
+// chunks and hashed, and its NAR hash and size must equal what Nix recorded, or nothing is
+// published.
+import NixFormats
+import Sodium
+import Swarm
+
+public enum Publisher {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case narMismatch(StorePath, expected: String, got: String)
+        case referenceOutsideClosure(StorePath, StorePath)
+        case toplevelMissing(StorePath)
+
+        public var description: String {
+            switch self {
+            case .narMismatch(let p, let e, let g):
+                "NAR of \(p) does not match Nix's record (expected \(e), got \(g)); run nix-store --verify --check-contents"
+            case .referenceOutsideClosure(let p, let r): "\(p) references \(r), which is not in the closure"
+            case .toplevelMissing(let p): "toplevel \(p) is not in the closure"
+            }
+        }
+    }
+
+    /// The manifest of `closure` (Nix's records of every path) as found under `store`.
+    public static func manifest(
+        of closure: [PathInfo], toplevels: [StorePath], store: StoreRoot, layout: ChunkLayout, createdAt: UInt64,
+        label: String
+    ) throws -> Manifest {
+        let sorted = closure.sorted { $0.storePath < $1.storePath }
+        var index: [StorePath: Int] = [:]
+        for (i, p) in sorted.enumerated() { index[p.storePath] = i }
+        var paths: [ManifestPath] = []
+        paths.reserveCapacity(sorted.count)
+        for info in sorted {
+            var sink = ChunkingSink(chunkSize: Int(layout.chunkSize))
+            try store.dump(info.storePath, to: &sink)
+            let (narHash, narSize, chunks) = sink.finish()
+            let got = NixHash(sha256: narHash)
+            guard got == info.narHash, narSize == info.narSize else {
+                throw Failure.narMismatch(
+                    info.storePath, expected: "\(info.narHash) (\(info.narSize) bytes)",
+                    got: "\(got) (\(narSize) bytes)")
+            }
+            let refs = try info.references.map { ref in
+                guard let i = index[ref] else { throw Failure.referenceOutsideClosure(info.storePath, ref) }
+                return i
+            }.sorted()
+            paths.append(
+                ManifestPath(
+                    storePath: info.storePath, narHash: narHash, narSize: narSize, deriver: info.deriver,
+                    references: refs, chunks: chunks.map(ChunkID.init)))
+        }
+        for t in toplevels where index[t] == nil { throw Failure.toplevelMissing(t) }
+        return Manifest(layout: layout, createdAt: createdAt, label: label, toplevels: toplevels, paths: paths)
+    }
+}

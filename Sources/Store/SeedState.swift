@@ -1,0 +1,45 @@
+// raven's state folder: `STATE/manifests/<id hex>.manifest`, one signed manifest per publish.
+import Glibc
+import NixFormats
+import Swarm
+
+public struct SeedState: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    public var manifestsDirectory: String { directory + "/manifests" }
+
+    /// Stores a signed manifest under its id; returns the file's path.
+    @discardableResult
+    public func store(_ signed: SignedManifest) throws(StoreError) -> String {
+        try FileIO.createDirectories(manifestsDirectory)
+        let path = "\(manifestsDirectory)/\(signed.id.hex).manifest"
+        try FileIO.writeAtomically(path, signed.encode())
+        return path
+    }
+
+    /// Every stored manifest file, decoded (not verified: raven signed them itself).
+    public func load() throws(StoreError) -> [SignedManifest] {
+        let fd = open(manifestsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return [] }
+            throw .lastSystem("open", manifestsDirectory)
+        }
+        defer { close(fd) }
+        var result: [SignedManifest] = []
+        for name in try directoryEntries(fd: fd, path: manifestsDirectory).map({ String(decoding: $0, as: UTF8.self) })
+        where name.hasSuffix(".manifest") && !name.hasPrefix(".") {
+            let path = manifestsDirectory + "/" + name
+            do {
+                result.append(
+                    try SignedManifest.decode(try FileIO.read(path, limit: ManifestLimits.maxBodyBytes + 4096)[...]))
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw .corruptFile(path: path, reason: "\(error)")
+            }
+        }
+        return result
+    }
+}

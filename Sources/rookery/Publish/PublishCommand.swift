@@ -1,0 +1,52 @@
+// `rookery publish`: sign and store the manifest of one or more closures on raven.
+import ArgumentParser
+import Foundation
+import NixFormats
+import Store
+import Swarm
+
+struct PublishCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish the signed manifest of the closure of TOPLEVEL… into the seed's state folder.")
+
+    @Argument(help: "Store paths whose closures to publish (a system's toplevel).")
+    var toplevels: [String]
+
+    @Option(help: "The seed's state folder.")
+    var state: String
+
+    @Option(help: "The Nix store to read, as `nix --store` takes it (a folder means a chroot store).")
+    var store: String?
+
+    @Option(help: "The Nix binary-cache secret key file that signs the manifest.")
+    var key: String
+
+    @Option(help: "Text shown in boot menus and status.")
+    var label: String = ""
+
+    @Option(help: "Chunk size in bytes: a power of two from 64 KiB to 4 MiB.")
+    var chunkSize: UInt32 = ChunkLayout.defaultChunkSize
+
+    func run() throws {
+        do {
+            let secret = try NixSecretKey(parsing: String(decoding: try FileIO.read(key, limit: 4096), as: UTF8.self))
+            let roots = try toplevels.map { try StorePath($0) }
+            let closure = try NixQuery(store: store).closure(of: roots)
+            // A chroot store is a folder; the default store is the machine's own /.
+            let storeRoot = StoreRoot(root: store.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/")
+            let manifest = try Publisher.manifest(
+                of: closure, toplevels: roots, store: storeRoot, layout: try ChunkLayout(chunkSize: chunkSize),
+                createdAt: UInt64(Date().timeIntervalSince1970), label: label)
+            let signed = SignedManifest.sign(manifest, with: [secret])
+            let file = try SeedState(directory: state).store(signed)
+            print(
+                "published \(signed.id.hex): \(manifest.paths.count) paths, \(manifest.narBytes) NAR bytes, "
+                    + "\(manifest.paths.reduce(0) { $0 + $1.chunks.count }) chunks → \(file)")
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure(error)
+        }
+    }
+}
