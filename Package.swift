@@ -7,6 +7,13 @@ import PackageDescription
 // The systemLibrary targets are header-only (no `link`, no pkgConfig): both would inject -luv,
 // which cannot link statically because Debian names the archive libuv_a.a.
 // Each C library is linked by the one module that imports it.
+let uvLinking: [LinkerSetting] = [
+    .linkedLibrary("uv", .when(traits: ["DynamicDeps"])),
+    .linkedLibrary("uv_a", .when(traits: ["StaticDeps"])),
+    .linkedLibrary("pthread", .when(traits: ["StaticDeps"])),
+    .linkedLibrary("dl", .when(traits: ["StaticDeps"])),
+    .linkedLibrary("rt", .when(traits: ["StaticDeps"])),
+]
 let sodiumLinking: [LinkerSetting] = [
     .linkedLibrary("sodium", .when(traits: ["DynamicDeps"])),
     .linkedLibrary(":libsodium.a", .when(traits: ["StaticDeps"])),
@@ -34,6 +41,8 @@ let package = Package(
         .target(name: "Sodium", dependencies: ["CSodium"], linkerSettings: sodiumLinking),
         // Pure Nix formats: nix32, hashes, store paths, NAR events, narinfo, keys, registration.
         .target(name: "NixFormats", dependencies: ["Sodium"]),
+        // The only importer of CLibUV: loop, TCP, timers, signals.
+        .target(name: "Runtime", dependencies: ["CLibUV"], linkerSettings: uvLinking),
         // Pure protocol and swarm logic: manifest, chunks, frames, session state machines.
         .target(name: "Swarm", dependencies: ["NixFormats", "Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
@@ -44,10 +53,13 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "rookery-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
 
+        // The services: seed and fetch engine, gluing Runtime, Swarm and Store.
+        .target(name: "Services", dependencies: ["Runtime", "Swarm", "Store", "NixFormats", "Sodium"]),
+
         .executableTarget(
             name: "rookery",
             dependencies: [
-                "NixFormats", "Store", "Sodium", "Swarm",
+                "NixFormats", "Store", "Sodium", "Swarm", "Services", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

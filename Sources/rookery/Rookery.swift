@@ -6,7 +6,10 @@ struct Rookery: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rookery",
         abstract: "Boot a lab of NixOS machines from each other.",
-        subcommands: [KeygenCommand.self, PublishCommand.self, NarCommand.self, DemoCommand.self])
+        subcommands: [
+            KeygenCommand.self, PublishCommand.self, SeedCommand.self, FetchCommand.self, NarCommand.self,
+            DemoCommand.self,
+        ])
 }
 
 /// An error the user can act on: printed as one line, exit status 1.

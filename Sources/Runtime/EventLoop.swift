@@ -1,0 +1,40 @@
+// One private libuv loop (never uv_default_loop), confined to the thread that runs it.
+import CLibUV
+
+public final class EventLoop {
+    let raw: UnsafeMutablePointer<uv_loop_t>
+
+    public init() throws(RuntimeError) {
+        raw = .allocate(capacity: 1)
+        do { try uvCheck(uv_loop_init(raw), "uv_loop_init") } catch {
+            raw.deallocate()
+            throw error
+        }
+    }
+
+    deinit {
+        // Closing handles need a turn of the loop to finish before the loop can close.
+        _ = uv_run(raw, UV_RUN_NOWAIT)
+        _ = uv_loop_close(raw)
+        raw.deallocate()
+    }
+
+    /// Runs until no handle is active or `stop()` is called.
+    public func run() {
+        _ = uv_run(raw, UV_RUN_DEFAULT)
+    }
+
+    public func stop() {
+        uv_stop(raw)
+    }
+
+    /// The loop's cached monotonic time in milliseconds.
+    public var nowMilliseconds: UInt64 { uv_now(raw) }
+}
+
+/// Owner lookup for any handle whose `data` holds an `Unmanaged` reference to its Swift owner.
+@inline(__always)
+func owner<T: AnyObject, H>(_ handle: UnsafeMutablePointer<H>?, as: T.Type) -> T {
+    let h = UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_handle_t.self)
+    return Unmanaged<T>.fromOpaque(h.pointee.data).takeUnretainedValue()
+}

@@ -1,0 +1,153 @@
+// A TCP stream on the loop: connect or accept, read into a reusable buffer, write with a
+// bounded queue. Alive (retained by its handle) from init until its close callback.
+import CLibUV
+
+public final class TCPConnection {
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    private var readBuffer: UnsafeMutableRawBufferPointer
+    private var onConnect: ((RuntimeError?) -> Void)?
+    private var onData: ((UnsafeRawBufferPointer) -> Void)?
+    private var onEnd: ((RuntimeError?) -> Void)?
+    private var onDrained: (() -> Void)?
+    public private(set) var isClosed = false
+    /// Bytes handed to `write` and not yet written to the socket.
+    public private(set) var queuedBytes = 0
+
+    var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    public init(loop: EventLoop, readBufferSize: Int = 256 * 1024) throws(RuntimeError) {
+        handle = .allocate(capacity: 1)
+        readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        try uvCheck(uv_tcp_init(loop.raw, handle), "uv_tcp_init")
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        _ = uv_tcp_nodelay(handle, 1)
+    }
+
+    deinit {
+        handle.deallocate()
+        readBuffer.deallocate()
+    }
+
+    /// Connects to `address`; `done` gets nil on success.
+    public func connect(to address: SocketAddress, _ done: @escaping (RuntimeError?) -> Void) throws(RuntimeError) {
+        onConnect = done
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        do {
+            try address.withSockaddr { (addr) throws(RuntimeError) in
+                try uvCheck(
+                    uv_tcp_connect(request, handle, addr) { req, status in
+                        let me = owner(req!.pointee.handle, as: TCPConnection.self)
+                        req!.deallocate()
+                        let callback = me.onConnect
+                        me.onConnect = nil
+                        callback?(status < 0 ? RuntimeError(code: status, call: "connect") : nil)
+                    }, "uv_tcp_connect")
+            }
+        } catch {
+            request.deallocate()
+            throw error
+        }
+    }
+
+    /// Delivers received bytes (valid only during the call) until end of stream or an error.
+    public func startReading(onData: @escaping (UnsafeRawBufferPointer) -> Void, onEnd: @escaping (RuntimeError?) -> Void)
+        throws(RuntimeError)
+    {
+        self.onData = onData
+        self.onEnd = onEnd
+        try uvCheck(
+            uv_read_start(
+                stream,
+                { h, _, buf in
+                    let me = owner(h, as: TCPConnection.self)
+                    buf!.pointee = uv_buf_init(
+                        me.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(me.readBuffer.count))
+                },
+                { s, nread, _ in
+                    let me = owner(s, as: TCPConnection.self)
+                    if nread > 0 {
+                        me.onData?(UnsafeRawBufferPointer(rebasing: me.readBuffer[0..<nread]))
+                    } else if nread < 0 {
+                        let end = me.onEnd
+                        me.onEnd = nil
+                        me.onData = nil
+                        uv_read_stop(s)
+                        end?(nread == Int(UV_EOF.rawValue) ? nil : RuntimeError(code: Int32(nread), call: "read"))
+                    }
+                }), "uv_read_start")
+    }
+
+    /// Stops reading (back-pressure); `resumeReading` starts again with the same callbacks.
+    public func pauseReading() { if !isClosed { uv_read_stop(stream) } }
+
+    public func resumeReading() {
+        guard !isClosed, let data = onData, let end = onEnd else { return }
+        try? startReading(onData: data, onEnd: end)
+    }
+
+    /// Queues `bytes` for writing. `onDrained` (see `whenDrained`) fires when the queue empties.
+    public func write(_ bytes: [UInt8]) {
+        guard !isClosed, !bytes.isEmpty else { return }
+        let request = WriteRequest(bytes: bytes)
+        queuedBytes += bytes.count
+        request.request.pointee.data = Unmanaged.passRetained(request).toOpaque()
+        var buf = uv_buf_init(request.storage.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+        let rc = uv_write(request.request, stream, &buf, 1) { req, status in
+            let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
+            let me = owner(req!.pointee.handle, as: TCPConnection.self)
+            me.queuedBytes -= request.storage.count
+            if status < 0 { me.close() }
+            if me.queuedBytes == 0 { me.onDrained?() }
+        }
+        if rc < 0 {
+            Unmanaged<WriteRequest>.fromOpaque(request.request.pointee.data).release()
+            queuedBytes -= bytes.count
+            close()
+        }
+    }
+
+    /// Called each time all queued writes have completed.
+    public func whenDrained(_ callback: @escaping () -> Void) { onDrained = callback }
+
+    /// Closes the socket; pending writes are cancelled. `onEnd` is not called.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        onData = nil
+        onEnd = nil
+        onConnect = nil
+        onDrained = nil
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
+            Unmanaged<TCPConnection>.fromOpaque(h!.pointee.data).release()
+        }
+    }
+
+    /// The peer's address, if connected.
+    public var peerAddress: SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(handle, $0, &length) }
+        }
+        guard rc == 0 else { return nil }
+        return SocketAddress(storage: storage)
+    }
+}
+
+/// One uv_write with the bytes it writes; freed in the write callback.
+final class WriteRequest {
+    let request: UnsafeMutablePointer<uv_write_t> = .allocate(capacity: 1)
+    let storage: UnsafeMutableRawBufferPointer
+
+    init(bytes: [UInt8]) {
+        storage = .allocate(byteCount: bytes.count, alignment: 1)
+        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+    }
+
+    deinit {
+        request.deallocate()
+        storage.deallocate()
+    }
+}

@@ -1,0 +1,13 @@
+// Runs one fetch on its own loop to the end: what `rookery fetch` and the agent call.
+import Runtime
+import Sodium
+
+public enum FetchRunner {
+    public static func run(_ configuration: FetchEngine.Configuration) throws(RuntimeError) -> FetchEngine.Outcome {
+        let loop = try EventLoop()
+        let engine = FetchEngine(loop: loop, configuration: configuration, nodeID: randomBytes(16))
+        engine.start()
+        loop.run()
+        return engine.outcome ?? .failed("the fetch stopped without a result")
+    }
+}

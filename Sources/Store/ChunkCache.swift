@@ -1,0 +1,62 @@
+// Verified chunks on the client's disk until their store path is restored: written aside and
+// renamed, named by their id, so a crashed fetch resumes without fetching them again.
+// Lives at <root>/nix/var/rookery/chunks (the target root's disk, not the initrd's RAM).
+import Glibc
+import NixFormats
+import Sodium
+import Swarm
+
+public struct ChunkCache: Sendable {
+    public let directory: String
+
+    public init(root: StoreRoot) {
+        directory = (root.root == "/" ? "" : root.root) + "/nix/var/rookery/chunks"
+    }
+
+    func path(_ id: ChunkID) -> String { directory + "/" + id.digest.hex }
+
+    public func create() throws(StoreError) { try FileIO.createDirectories(directory) }
+
+    /// Ids of the chunks already here (names that are not ids are ignored).
+    public func present() throws(StoreError) -> Set<ChunkID> {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return [] }
+            throw .lastSystem("open", directory)
+        }
+        defer { close(fd) }
+        var ids: Set<ChunkID> = []
+        for name in try directoryEntries(fd: fd, path: directory) where name.count == 64 {
+            if let bytes = Hex.decode(String(decoding: name, as: UTF8.self)), let d = Digest256(bytes: bytes) {
+                ids.insert(ChunkID(d))
+            }
+        }
+        return ids
+    }
+
+    /// Stores a chunk that was verified against its id.
+    public func write(_ id: ChunkID, _ data: ArraySlice<UInt8>) throws(StoreError) {
+        try FileIO.writeAtomically(path(id), Array(data), mode: 0o600)
+    }
+
+    public func read(_ id: ChunkID) throws(StoreError) -> [UInt8] {
+        try FileIO.read(path(id), limit: Int(ChunkLayout.maximumChunkSize))
+    }
+
+    public func remove(_ id: ChunkID) {
+        _ = unlink(path(id))
+    }
+}
+
+extension StoreRoot {
+    /// Restores path `index` of `manifest` from cached chunks; its NAR's SHA-256 and size must
+    /// match the manifest or nothing appears under the store.
+    public func restore(_ index: Int, of manifest: Manifest, from cache: ChunkCache) throws(StoreError) {
+        let path = manifest.paths[index]
+        let importer = try importPath(path.storePath)
+        for id in path.chunks {
+            try importer.feed(try cache.read(id)[...])
+        }
+        try importer.commit(expected: (NixHash(sha256: path.narHash), path.narSize))
+    }
+}

@@ -1,0 +1,150 @@
+// Where each byte of a store path's NAR comes from: the NAR's framing (kept in memory, small)
+// or a range of one file of the path (read with pread when served). It lets the seed serve any
+// chunk of any path straight from /nix/store, with no second copy of the NAR on disk.
+import Glibc
+import NixFormats
+
+public struct NarIndex: Sendable {
+    public enum Source: Sendable, Equatable {
+        /// NAR framing bytes (tags, names, lengths, padding).
+        case framing([UInt8])
+        /// `length` bytes of the file at this path relative to the store path ("" = the path itself).
+        case file(relativePath: String, length: UInt64)
+    }
+
+    public struct Segment: Sendable {
+        public let start: UInt64
+        public let source: Source
+        var length: UInt64 {
+            switch source {
+            case .framing(let b): UInt64(b.count)
+            case .file(_, let n): n
+            }
+        }
+    }
+
+    public let realPath: String
+    public let segments: [Segment]
+    public let narSize: UInt64
+
+    /// Indexes the tree at `realPath` by dumping and parsing its NAR once.
+    public static func build(realPath: String) throws(StoreError) -> NarIndex {
+        var sink = IndexingSink()
+        try NarDumper().dump(path: realPath, to: &sink)
+        return try sink.finish(realPath: realPath)
+    }
+
+    /// Copies NAR bytes `range` into `out`, reading file contents from disk.
+    public func read(_ range: Range<UInt64>, into out: inout [UInt8]) throws(StoreError) {
+        guard range.upperBound <= narSize else { throw .sizeMismatch(path: realPath, expected: narSize, got: range.upperBound) }
+        // First segment that ends after range.lowerBound.
+        var lo = 0
+        var hi = segments.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if segments[mid].start + segments[mid].length <= range.lowerBound { lo = mid + 1 } else { hi = mid }
+        }
+        var position = range.lowerBound
+        var i = lo
+        while position < range.upperBound && i < segments.count {
+            let segment = segments[i]
+            let from = position - segment.start
+            let count = min(segment.length - from, range.upperBound - position)
+            switch segment.source {
+            case .framing(let bytes):
+                out.append(contentsOf: bytes[Int(from)..<Int(from + count)])
+            case .file(let relative, _):
+                try readFile(relative, offset: from, count: Int(count), into: &out)
+            }
+            position += count
+            i += 1
+        }
+    }
+
+    private func readFile(_ relative: String, offset: UInt64, count: Int, into out: inout [UInt8]) throws(StoreError) {
+        let path = relative.isEmpty ? realPath : realPath + "/" + relative
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { throw .lastSystem("open", path) }
+        defer { close(fd) }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: count))
+        var done = 0
+        while done < count {
+            let n = out.withUnsafeMutableBytes { raw in
+                pread(fd, raw.baseAddress! + start + done, count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .lastSystem("pread", path)
+            }
+            if n == 0 { throw .fileChanged(path: path) }
+            done += n
+        }
+    }
+}
+
+/// Parses the NAR as it is dumped, keeping framing bytes and noting where file contents lie.
+private struct IndexingSink: ByteSink {
+    var parser = NarParser()
+    var segments: [NarIndex.Segment] = []
+    var framing: [UInt8] = []
+    var framingStart: UInt64 = 0
+    var offset: UInt64 = 0
+    /// Names of the entries open around the current node.
+    var names: [String] = []
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        let input = Array(bytes)
+        var cursor = ByteCursor(input)
+        var last = 0
+        do {
+            while let event = try parser.next(from: &cursor) {
+                switch event {
+                case .fileData(let slice):
+                    framing.append(contentsOf: input[last..<slice.startIndex])
+                    closeFraming(at: offset + UInt64(slice.startIndex))
+                    appendFile(length: UInt64(slice.count), at: offset + UInt64(slice.startIndex))
+                    last = slice.endIndex
+                    framingStart = offset + UInt64(slice.endIndex)
+                case .entryStart(let name):
+                    names.append(String(decoding: name, as: UTF8.self))
+                case .entryEnd:
+                    names.removeLast()
+                case .directoryStart, .directoryEnd:
+                    break
+                case .symlink, .fileStart, .fileEnd:
+                    break
+                }
+            }
+        } catch {
+            throw .nar(error)
+        }
+        framing.append(contentsOf: input[last...])
+        offset += UInt64(input.count)
+    }
+
+    mutating func closeFraming(at end: UInt64) {
+        if !framing.isEmpty {
+            segments.append(NarIndex.Segment(start: framingStart, source: .framing(framing)))
+            framing = []
+        }
+    }
+
+    mutating func appendFile(length: UInt64, at start: UInt64) {
+        let relative = names.joined(separator: "/")
+        // Consecutive slices of one file merge into one segment.
+        if let last = segments.last, case .file(let path, let n) = last.source, path == relative,
+            last.start + n == start
+        {
+            segments[segments.count - 1] = NarIndex.Segment(start: last.start, source: .file(relativePath: path, length: n + length))
+        } else {
+            segments.append(NarIndex.Segment(start: start, source: .file(relativePath: relative, length: length)))
+        }
+    }
+
+    mutating func finish(realPath: String) throws(StoreError) -> NarIndex {
+        do { try parser.finish() } catch { throw .nar(error) }
+        closeFraming(at: offset)
+        return NarIndex(realPath: realPath, segments: segments, narSize: offset)
+    }
+}

@@ -1,0 +1,29 @@
+// The manifests a seed serves, found by id or by toplevel (newest first).
+import NixFormats
+import Sodium
+
+public struct ManifestCatalog: Sendable {
+    public struct Entry: Sendable {
+        public let signed: SignedManifest
+        public let manifest: Manifest
+        public let file: [UInt8]
+    }
+
+    public private(set) var entries: [Entry] = []
+
+    public init() {}
+
+    /// Adds a manifest raven signed; the body is decoded once here.
+    public mutating func add(_ signed: SignedManifest) throws(WireError) {
+        let manifest = try Manifest.decode(signed.body[...])
+        entries.append(Entry(signed: signed, manifest: manifest, file: signed.encode()))
+        entries.sort { $0.manifest.createdAt > $1.manifest.createdAt }
+    }
+
+    public func find(_ selector: ManifestSelector) -> Entry? {
+        switch selector {
+        case .id(let id): entries.first { $0.signed.id == id }
+        case .toplevel(let path): entries.first { $0.manifest.toplevels.contains(path) }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// The serving side of one connection (seed now, peers later), as a pure state machine:
+// frames in, actions out. The runtime performs the actions and reads chunk bytes from disk.
+
+public struct ServerSession: Sendable {
+    public enum State: Equatable, Sendable {
+        case awaitingHello
+        case ready
+        case closed
+    }
+
+    public enum Action: Equatable, Sendable {
+        case send(Message)
+        /// Send these chunks (or MISSING for any not held), in this order.
+        case serve([ChunkID])
+        case close(reason: String)
+    }
+
+    public private(set) var state: State = .awaitingHello
+    let hello: Hello
+
+    public init(hello: Hello) { self.hello = hello }
+
+    public mutating func received(_ message: Message, catalog: ManifestCatalog) -> [Action] {
+        switch (state, message) {
+        case (.closed, _):
+            return []
+        case (.awaitingHello, .hello(let theirs)):
+            guard theirs.version == Hello.currentVersion else {
+                state = .closed
+                return [.send(.error(.unsupportedVersion, "version \(theirs.version) is not supported")), .close(reason: "unsupported version")]
+            }
+            state = .ready
+            return [.send(.hello(hello))]
+        case (.awaitingHello, _):
+            return violation("expected HELLO first")
+        case (.ready, .getManifest(let selector)):
+            guard let entry = catalog.find(selector) else { return [.send(.error(.notFound, "no such manifest"))] }
+            return [.send(.manifest(entry.file))]
+        case (.ready, .request(let ids)):
+            return [.serve(ids)]
+        case (.ready, .ping(let nonce)):
+            return [.send(.pong(nonce))]
+        case (.ready, .pong), (.ready, .error):
+            return []
+        case (.ready, _):
+            return violation("unexpected \(message.type)")
+        }
+    }
+
+    /// A frame that did not decode.
+    public mutating func malformed(_ error: WireError) -> [Action] {
+        violation("\(error)")
+    }
+
+    private mutating func violation(_ reason: String) -> [Action] {
+        state = .closed
+        return [.send(.error(.protocolViolation, reason)), .close(reason: reason)]
+    }
+}

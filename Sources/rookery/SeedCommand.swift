@@ -1,0 +1,47 @@
+// `rookery seed`: raven's chunk server for the published manifests.
+import ArgumentParser
+import Glibc
+import NixFormats
+import Runtime
+import Services
+import Sodium
+import Store
+import Swarm
+
+struct SeedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed", abstract: "Serve the published manifests and their chunks straight from the store.")
+
+    @Option(help: "The seed's state folder (where `rookery publish` wrote manifests).")
+    var state: String
+
+    @Option(help: "Root of the store the paths are read from (`/` on raven; a folder for a chroot store).")
+    var store: String = "/"
+
+    @Option(help: "Address to listen on, IP:PORT.")
+    var listen: String = "0.0.0.0:7020"
+
+    func run() throws {
+        guard let address = SocketAddress(parsing: listen) else { throw CommandFailure("--listen wants IP:PORT, got '\(listen)'") }
+        do {
+            var catalog = ManifestCatalog()
+            for signed in try SeedState(directory: state).load() { try catalog.add(signed) }
+            let loop = try EventLoop()
+            let service = SeedService(
+                loop: loop, configuration: .init(listen: address), catalog: catalog, store: StoreRoot(root: store),
+                nodeID: randomBytes(16))
+            try service.start()
+            var signals: SignalWatcher?
+            signals = try SignalWatcher(loop: loop) { _ in
+                service.stop()
+                signals?.close()
+            }
+            print("rookery seed: \(catalog.entries.count) manifests, listening on \(service.boundAddress ?? address)")
+            fflush(nil)  // flushes every stream; tests wait for this line
+            loop.run()
+            print("rookery seed: stopped; \(service.bytesServed) chunk bytes served")
+        } catch {
+            throw CommandFailure(error)
+        }
+    }
+}
