@@ -22,7 +22,8 @@ let sodiumLinking: [LinkerSetting] = [
 let package = Package(
     name: "rookery",
     products: [
-        .executable(name: "rookery", targets: ["rookery"])
+        .executable(name: "rookery", targets: ["rookery"]),
+        .executable(name: "rookery-agent", targets: ["rookery-agent"]),
     ],
     traits: [
         .default(enabledTraits: ["DynamicDeps"]),
@@ -53,6 +54,9 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "rookery-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
 
+        // The initrd agent: Glibc only, linked fully static with `--traits StaticDeps`.
+        .executableTarget(name: "rookery-agent", dependencies: ["Services", "Runtime", "Store", "NixFormats"]),
+
         // The services: seed and fetch engine, gluing Runtime, Swarm and Store.
         .target(name: "Services", dependencies: ["Runtime", "Swarm", "Store", "NixFormats", "Sodium"]),
 
@@ -74,6 +78,6 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",
-            dependencies: ["Store", "NixFormats", "Sodium", "TestSupport", "rookery"]),
+            dependencies: ["Store", "NixFormats", "Sodium", "Swarm", "TestSupport", "rookery", "rookery-agent"]),
     ]
 )

@@ -1,10 +1,13 @@
 // One private libuv loop (never uv_default_loop), confined to the thread that runs it.
 import CLibUV
+import Glibc
 
 public final class EventLoop {
     let raw: UnsafeMutablePointer<uv_loop_t>
 
     public init() throws(RuntimeError) {
+        // A peer that goes away mid-write must cost one connection (EPIPE), not the process.
+        signal(SIGPIPE, SIG_IGN)
         raw = .allocate(capacity: 1)
         do { try uvCheck(uv_loop_init(raw), "uv_loop_init") } catch {
             raw.deallocate()

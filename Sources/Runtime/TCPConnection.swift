@@ -52,7 +52,9 @@ public final class TCPConnection {
     }
 
     /// Delivers received bytes (valid only during the call) until end of stream or an error.
-    public func startReading(onData: @escaping (UnsafeRawBufferPointer) -> Void, onEnd: @escaping (RuntimeError?) -> Void)
+    public func startReading(
+        onData: @escaping (UnsafeRawBufferPointer) -> Void, onEnd: @escaping (RuntimeError?) -> Void
+    )
         throws(RuntimeError)
     {
         self.onData = onData

@@ -18,11 +18,15 @@ public final class TCPListener {
 
     /// Binds and listens; returns the bound address (port 0 picks a free port).
     @discardableResult
-    public func listen(on address: SocketAddress, backlog: Int32 = 511, _ onConnection: @escaping (TCPConnection) -> Void)
+    public func listen(
+        on address: SocketAddress, backlog: Int32 = 511, _ onConnection: @escaping (TCPConnection) -> Void
+    )
         throws(RuntimeError) -> SocketAddress
     {
         self.onConnection = onConnection
-        try address.withSockaddr { (addr) throws(RuntimeError) in try uvCheck(uv_tcp_bind(handle, addr, 0), "bind \(address)") }
+        try address.withSockaddr { (addr) throws(RuntimeError) in
+            try uvCheck(uv_tcp_bind(handle, addr, 0), "bind \(address)")
+        }
         let stream = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
         try uvCheck(
             uv_listen(stream, backlog) { server, status in

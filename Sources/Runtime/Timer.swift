@@ -15,7 +15,9 @@ public final class Timer {
     deinit { handle.deallocate() }
 
     /// Calls `callback` after `milliseconds`, then every `repeatMilliseconds` if non-zero.
-    public func start(after milliseconds: UInt64, repeat repeatMilliseconds: UInt64 = 0, _ callback: @escaping () -> Void) {
+    public func start(
+        after milliseconds: UInt64, repeat repeatMilliseconds: UInt64 = 0, _ callback: @escaping () -> Void
+    ) {
         guard !closed else { return }
         self.callback = callback
         uv_timer_start(handle, { h in owner(h, as: Timer.self).callback?() }, milliseconds, repeatMilliseconds)

@@ -160,7 +160,8 @@ public final class FetchEngine {
             try configuration.root.createStoreDirectory()
             let present = try cache.present()
             var plan = FetchPlan(manifest: manifest, wanted: wanted, present: present)
-            report.chunksReused = wanted.reduce(0) { n, p in n + manifest.paths[p].chunks.filter(present.contains).count }
+            report.chunksReused = wanted.reduce(0) { n, p in n + manifest.paths[p].chunks.filter(present.contains).count
+            }
             // Paths whose chunks survived an earlier run are restored at once.
             for p in plan.completePaths { try configuration.root.restore(p, of: manifest, from: cache) }
             self.plan = plan
@@ -191,7 +192,8 @@ public final class FetchEngine {
                 requestMore()
                 if plan.isComplete {
                     let manifest = plan.manifest
-                    try finish(manifest, closure: Self.closure(of: manifest.index(of: configuration.toplevel)!, in: manifest))
+                    try finish(
+                        manifest, closure: Self.closure(of: manifest.index(of: configuration.toplevel)!, in: manifest))
                 }
             } catch {
                 fail("\(error)")

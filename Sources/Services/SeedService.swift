@@ -25,7 +25,9 @@ public final class SeedService {
     /// Chunk bytes sent since start (for logs and, later, status).
     public private(set) var bytesServed: UInt64 = 0
 
-    public init(loop: EventLoop, configuration: Configuration, catalog: ManifestCatalog, store: StoreRoot, nodeID: [UInt8]) {
+    public init(
+        loop: EventLoop, configuration: Configuration, catalog: ManifestCatalog, store: StoreRoot, nodeID: [UInt8]
+    ) {
         self.loop = loop
         self.configuration = configuration
         self.catalog = catalog
@@ -71,7 +73,8 @@ private final class ServedConnection {
         var limits = FrameLimits()
         limits.maxManifestBytes = 0  // clients never send manifests to the seed
         decoder = FrameDecoder(limits: limits)
-        session = ServerSession(hello: Hello(role: .seed, nodeID: service.nodeID, listenPort: service.boundAddress?.port ?? 0))
+        session = ServerSession(
+            hello: Hello(role: .seed, nodeID: service.nodeID, listenPort: service.boundAddress?.port ?? 0))
     }
 
     func start() {

@@ -92,8 +92,7 @@ public final class NarImport {
             if renameat(parentFD, stagingName, parentFD, name) != 0 {
                 throw StoreError.lastSystem("rename", destination)
             }
-            var times = NarRestorer.canonicalTimes
-            _ = utimensat(parentFD, name, &times.0, AT_SYMLINK_NOFOLLOW)
+            _ = utimensat(parentFD, name, NarRestorer.canonicalTimes, AT_SYMLINK_NOFOLLOW)
             finished = true
             return (hash, size)
         } catch let error as StoreError {

@@ -36,7 +36,9 @@ public struct NarIndex: Sendable {
 
     /// Copies NAR bytes `range` into `out`, reading file contents from disk.
     public func read(_ range: Range<UInt64>, into out: inout [UInt8]) throws(StoreError) {
-        guard range.upperBound <= narSize else { throw .sizeMismatch(path: realPath, expected: narSize, got: range.upperBound) }
+        guard range.upperBound <= narSize else {
+            throw .sizeMismatch(path: realPath, expected: narSize, got: range.upperBound)
+        }
         // First segment that ends after range.lowerBound.
         var lo = 0
         var hi = segments.count
@@ -136,7 +138,8 @@ private struct IndexingSink: ByteSink {
         if let last = segments.last, case .file(let path, let n) = last.source, path == relative,
             last.start + n == start
         {
-            segments[segments.count - 1] = NarIndex.Segment(start: last.start, source: .file(relativePath: path, length: n + length))
+            segments[segments.count - 1] = NarIndex.Segment(
+                start: last.start, source: .file(relativePath: path, length: n + length))
         } else {
             segments.append(NarIndex.Segment(start: start, source: .file(relativePath: relative, length: length)))
         }

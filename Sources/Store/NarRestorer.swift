@@ -57,8 +57,7 @@ final class NarRestorer {
             let t = String(decoding: target, as: UTF8.self)
             guard Array(t.utf8) == target else { throw .nar(.invalidSymlinkTarget) }
             if symlinkat(t, currentDirectoryFD, pendingName) != 0 { throw .lastSystem("symlink", pendingPath) }
-            var times = Self.canonicalTimes
-            if utimensat(currentDirectoryFD, pendingName, &times.0, AT_SYMLINK_NOFOLLOW) != 0 {
+            if utimensat(currentDirectoryFD, pendingName, Self.canonicalTimes, AT_SYMLINK_NOFOLLOW) != 0 {
                 throw .lastSystem("utimensat", pendingPath)
             }
         case .fileStart(let executable, _):
@@ -80,10 +79,11 @@ final class NarRestorer {
     }
 
     /// Nix's store mtime (`mtimeStore = 1`).
-    static let canonicalTimes = (timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0))
+    /// Access and modification time, as the array the *utimens* calls read. (Passing `&tuple.0`
+    /// is not enough: an optimised build hands over a copy of the first element only.)
+    static let canonicalTimes = [timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0)]
 
     private func setCanonicalTime(fd: Int32, path: String) throws(StoreError) {
-        var times = Self.canonicalTimes
-        if futimens(fd, &times.0) != 0 { throw .lastSystem("futimens", path) }
+        if futimens(fd, Self.canonicalTimes) != 0 { throw .lastSystem("futimens", path) }
     }
 }

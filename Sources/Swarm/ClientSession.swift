@@ -41,7 +41,9 @@ public struct ClientSession: Sendable {
     public mutating func received(_ message: Message) -> [Action] {
         switch (state, message) {
         case (.awaitingHello, .hello(let theirs)):
-            guard theirs.version == Hello.currentVersion else { return fail("seed speaks protocol version \(theirs.version)") }
+            guard theirs.version == Hello.currentVersion else {
+                return fail("seed speaks protocol version \(theirs.version)")
+            }
             state = .awaitingManifest
             return []
         case (.awaitingManifest, .manifest(let file)):

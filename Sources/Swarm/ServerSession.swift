@@ -27,7 +27,10 @@ public struct ServerSession: Sendable {
         case (.awaitingHello, .hello(let theirs)):
             guard theirs.version == Hello.currentVersion else {
                 state = .closed
-                return [.send(.error(.unsupportedVersion, "version \(theirs.version) is not supported")), .close(reason: "unsupported version")]
+                return [
+                    .send(.error(.unsupportedVersion, "version \(theirs.version) is not supported")),
+                    .close(reason: "unsupported version"),
+                ]
             }
             state = .ready
             return [.send(.hello(hello))]

@@ -24,7 +24,9 @@ struct FetchCommand: ParsableCommand {
     var root: String
 
     func run() throws {
-        guard let address = SocketAddress(parsing: seed) else { throw CommandFailure("--seed wants IP:PORT, got '\(seed)'") }
+        guard let address = SocketAddress(parsing: seed) else {
+            throw CommandFailure("--seed wants IP:PORT, got '\(seed)'")
+        }
         let keys: [NixPublicKey]
         let path: StorePath
         do {

@@ -1,5 +1,6 @@
 // `rookery seed`: raven's chunk server for the published manifests.
 import ArgumentParser
+import Foundation
 import Glibc
 import NixFormats
 import Runtime
@@ -22,10 +23,18 @@ struct SeedCommand: ParsableCommand {
     var listen: String = "0.0.0.0:7020"
 
     func run() throws {
-        guard let address = SocketAddress(parsing: listen) else { throw CommandFailure("--listen wants IP:PORT, got '\(listen)'") }
+        guard let address = SocketAddress(parsing: listen) else {
+            throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
+        }
         do {
             var catalog = ManifestCatalog()
-            for signed in try SeedState(directory: state).load() { try catalog.add(signed) }
+            for signed in try SeedState(directory: state).load() {
+                // One bad file must not keep raven from serving the others.
+                do { try catalog.add(signed) } catch {
+                    FileHandle.standardError.write(
+                        Data("rookery seed: skipping manifest \(signed.id.hex): \(error)\n".utf8))
+                }
+            }
             let loop = try EventLoop()
             let service = SeedService(
                 loop: loop, configuration: .init(listen: address), catalog: catalog, store: StoreRoot(root: store),

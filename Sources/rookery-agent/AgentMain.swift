@@ -1,0 +1,91 @@
+// rookery-agent: the initrd binary. Glibc only (no Foundation, no argument parser), so it links
+// fully static. Fetches a closure from the seed into a target root and writes its registration;
+// on failure prints one line and exits non-zero, so the initrd can drop to its shell.
+//
+//   rookery-agent --seed IP:PORT --trusted-key NAME:BASE64 [--trusted-key …] --root DIR TOPLEVEL
+import Glibc
+import NixFormats
+import Runtime
+import Services
+import Store
+
+@main
+struct AgentMain {
+    static func main() {
+        switch AgentArguments.parse(Array(CommandLine.arguments.dropFirst())) {
+        case .failure(let error):
+            fail(
+                "usage: \(error.message)\n  rookery-agent --seed IP:PORT --trusted-key NAME:BASE64 --root DIR TOPLEVEL",
+                code: 2)
+        case .success(let configuration):
+            do {
+                switch try FetchRunner.run(configuration) {
+                case .finished(let r):
+                    print(
+                        "rookery-agent: \(r.paths) paths ready (\(r.pathsAlreadyPresent) were present, "
+                            + "\(r.chunksFetched) chunks fetched, \(r.bytesFetched) bytes, \(r.chunksReused) reused); "
+                            + "registration in \(configuration.registrationPath)")
+                    exit(0)
+                case .failed(let line):
+                    fail(line, code: 1)
+                }
+            } catch {
+                fail("\(error)", code: 1)
+            }
+        }
+    }
+
+    static func fail(_ line: String, code: Int32) -> Never {
+        let text = "rookery-agent: \(line)\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+        exit(code)
+    }
+}
+
+enum AgentArguments {
+    static func parse(_ args: [String]) -> Result<FetchEngine.Configuration, ArgumentError> {
+        var seed: SocketAddress?
+        var keys: [NixPublicKey] = []
+        var root: String?
+        var toplevel: StorePath?
+        var i = 0
+        while i < args.count {
+            let arg = args[i]
+            func value() -> String? {
+                i += 1
+                return i < args.count ? args[i] : nil
+            }
+            switch arg {
+            case "--seed":
+                guard let v = value(), let a = SocketAddress(parsing: v) else {
+                    return .failure(.init("--seed wants IP:PORT"))
+                }
+                seed = a
+            case "--trusted-key":
+                guard let v = value(), let k = try? NixPublicKey(parsing: v) else {
+                    return .failure(.init("--trusted-key wants NAME:BASE64 (a Nix public key)"))
+                }
+                keys.append(k)
+            case "--root":
+                guard let v = value() else { return .failure(.init("--root wants a folder")) }
+                root = v
+            default:
+                guard !arg.hasPrefix("-"), toplevel == nil, let p = try? StorePath(arg) else {
+                    return .failure(.init("unexpected argument '\(arg)'"))
+                }
+                toplevel = p
+            }
+            i += 1
+        }
+        guard let seed, let root, let toplevel, !keys.isEmpty else {
+            return .failure(.init("--seed, --trusted-key, --root and a toplevel are required"))
+        }
+        return .success(
+            FetchEngine.Configuration(seed: seed, trustedKeys: keys, toplevel: toplevel, root: StoreRoot(root: root)))
+    }
+
+    struct ArgumentError: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+}

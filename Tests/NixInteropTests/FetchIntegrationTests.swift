@@ -1,0 +1,222 @@
+// The chunk protocol end to end with real processes on loopback: a real closure published from a
+// chroot store, served by `rookery seed`, fetched by `rookery-agent` into an empty root, then
+// checked by Nix itself. Set ROOKERY_AGENT to test another agent build (CI uses the static one).
+import Foundation
+import NixFormats
+import Store
+import Swarm
+import TestSupport
+import Testing
+
+/// A published closure and a running seed.
+final class SeedFixture {
+    let scratch: NixScratch
+    let closure: NixClosure
+    let publicKey: String
+    let state: String
+    var seed: RunningProcess?
+    var address = ""
+
+    init(blobKiB: Int = 300) throws {
+        scratch = try NixScratch()
+        let s = scratch
+        closure = try NixClosure.build(store: s.store, home: s.home, scratch: s.tmp.sub("build"), blobKiB: blobKiB)
+        let rookery = try NixTool.rookeryExecutable
+        let keygen = try NixTool.run(
+            rookery, ["keygen", "raven-test-1", "--secret", s.tmp.sub("sk"), "--public", s.tmp.sub("pk")])
+        guard keygen.status == 0 else { throw TestFailure(keygen.stderr) }
+        publicKey = try String(contentsOfFile: s.tmp.sub("pk"), encoding: .utf8)
+        state = s.tmp.sub("state")
+        let published = try NixTool.run(
+            rookery,
+            [
+                "publish", "--state", state, "--store", s.store, "--key", s.tmp.sub("sk"), "--chunk-size", "65536",
+                closure.toplevel,
+            ],
+            environment: NixTool.environment(home: s.home))
+        guard published.status == 0 else { throw TestFailure("publish: \(published.stderr)") }
+        try startSeed()
+    }
+
+    func startSeed() throws {
+        let seed = try RunningProcess(
+            try NixTool.rookeryExecutable,
+            ["seed", "--state", state, "--store", scratch.store, "--listen", "127.0.0.1:0"])
+        let line = try seed.waitForLine(containing: "listening on ")
+        address = String(line.split(separator: " ").last!)
+        self.seed = seed
+    }
+
+    var agent: String {
+        get throws {
+            if let override = ProcessInfo.processInfo.environment["ROOKERY_AGENT"] { return override }
+            return (try NixTool.rookeryExecutable as NSString).deletingLastPathComponent + "/rookery-agent"
+        }
+    }
+
+    func runAgent(root: String, key: String? = nil) throws -> ProcessResult {
+        try NixTool.run(
+            try agent, ["--seed", address, "--trusted-key", key ?? publicKey, "--root", root, closure.toplevel],
+            timeoutSeconds: 120)
+    }
+
+    /// Names under ROOT/nix/store (staging names included: they must never be left), less the
+    /// `.links` folder Nix itself makes when it verifies.
+    func storeEntries(_ root: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root + "/nix/store")) ?? []).filter { $0 != ".links" }
+            .sorted()
+    }
+}
+
+@Suite(.serialized) struct FetchIntegrationTests {
+    @Test func agentFetchesAClosureThatNixAccepts() throws {
+        let f = try SeedFixture()
+        let root = f.scratch.tmp.sub("root")
+        let result = try f.runAgent(root: root)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText.contains("\(f.closure.paths.count) paths ready (0 were present"))
+        // Nix loads our registration and finds every path's contents right.
+        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
+        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
+        let verify = try NixTool.nix(
+            "nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+        #expect(!verify.stderr.contains("modified"))
+        let requisites = try NixTool.nix(
+            "nix-store", ["--store", root, "-qR", f.closure.toplevel], home: f.scratch.home)
+        #expect(Set(requisites.stdoutText.split(separator: "\n").map(String.init)) == Set(f.closure.paths))
+        // The restored tree equals the source store, path by path.
+        for path in f.closure.paths {
+            // `--dump` takes a file system path: the real one under each root.
+            let ours = try NixTool.nix("nix-store", ["--store", root, "--dump", root + path], home: f.scratch.home)
+                .stdout
+            let theirs = try NixTool.nix(
+                "nix-store", ["--store", f.scratch.store, "--dump", f.scratch.store + path], home: f.scratch.home
+            ).stdout
+            #expect(ours == theirs, "\(path)")
+        }
+        #expect(f.storeEntries(root) == f.closure.paths.map { ($0 as NSString).lastPathComponent }.sorted())
+        // A second run finds everything present and fetches nothing.
+        let again = try f.runAgent(root: root)
+        #expect(again.status == 0)
+        #expect(again.stdoutText.contains("(\(f.closure.paths.count) were present, 0 chunks fetched"))
+    }
+
+    @Test func untrustedOrTamperedManifestIsRefusedBeforeAnythingIsWritten() throws {
+        let f = try SeedFixture()
+        // A key the seed did not sign with.
+        let other = NixSecretKey(name: "raven-test-1", key: .generate()).publicKey.description
+        let wrongKey = try f.runAgent(root: f.scratch.tmp.sub("root-wrong-key"), key: other)
+        #expect(wrongKey.status == 1)
+        #expect(wrongKey.stderr.contains("manifest refused"), "\(wrongKey.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.scratch.tmp.sub("root-wrong-key")))
+        let unknownName = NixSecretKey(name: "elsewhere-1", key: .generate()).publicKey.description
+        let unknown = try f.runAgent(root: f.scratch.tmp.sub("root-unknown"), key: unknownName)
+        #expect(unknown.status == 1 && unknown.stderr.contains("untrusted keys"), "\(unknown.stderr)")
+
+        // Flip one byte of the manifest body on raven's disk, restart the seed.
+        f.seed?.stop()
+        let dir = f.state + "/manifests"
+        let file =
+            dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".manifest") }!)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        // A byte of createdAt (file offset 12 + 8 magic + 4 chunk size): the body still decodes,
+        // the signature no longer verifies.
+        bytes[24] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: file))
+        try f.startSeed()
+        let tampered = try f.runAgent(root: f.scratch.tmp.sub("root-tampered"))
+        #expect(tampered.status == 1)
+        #expect(tampered.stderr.contains("manifest refused"), "\(tampered.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.scratch.tmp.sub("root-tampered") + "/nix/store"))
+    }
+
+    @Test func lyingSeedIsCaughtAndNothingBadIsWritten() throws {
+        let f = try SeedFixture()
+        // Change a file of one path in the seed's store after publishing: the seed now serves
+        // bytes that do not match the signed chunk ids.
+        let lib = try #require(f.closure.paths.first { $0.hasSuffix("-liba") })
+        let victim = f.scratch.store + lib + "/lib/blob"
+        chmod(f.scratch.store + lib + "/lib", 0o755)
+        chmod(victim, 0o644)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: victim))
+        try handle.seek(toOffset: 1000)
+        handle.write(Data([0xff, 0xee, 0xdd]))
+        try handle.close()
+        let root = f.scratch.tmp.sub("root")
+        let result = try f.runAgent(root: root)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("do not match chunk"), "\(result.stderr)")
+        #expect(!f.storeEntries(root).contains((lib as NSString).lastPathComponent))
+        #expect(!f.storeEntries(root).contains { $0.hasPrefix(".") }, "no staging tree left")
+    }
+
+    @Test func seedUnreachableGivesOneClearLine() throws {
+        let f = try SeedFixture()
+        f.seed?.stop()
+        let result = try f.runAgent(root: f.scratch.tmp.sub("root"))
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("rookery-agent: cannot reach the seed"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func killedAgentResumesWithoutRefetchingVerifiedChunks() throws {
+        let f = try SeedFixture(blobKiB: 48 * 1024)
+        let root = f.scratch.tmp.sub("root")
+        let chunks = root + "/nix/var/rookery/chunks"
+        let agent = try RunningProcess(
+            try f.agent, ["--seed", f.address, "--trusted-key", f.publicKey, "--root", root, f.closure.toplevel])
+        // Kill it once some verified chunks are on disk.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if ((try? FileManager.default.contentsOfDirectory(atPath: chunks)) ?? []).filter({ !$0.hasPrefix(".") })
+                .count >= 20
+            {
+                break
+            }
+            usleep(2000)
+        }
+        agent.kill9()
+        let cached = ((try? FileManager.default.contentsOfDirectory(atPath: chunks)) ?? []).filter {
+            !$0.hasPrefix(".")
+        }
+        #expect(cached.count >= 20, "the agent finished before it could be killed; make the closure larger")
+        // Whatever is visible under the store is complete: its NAR hash is Nix's.
+        for name in f.storeEntries(root) where !name.hasPrefix(".") {
+            let path = "/nix/store/" + name
+            let theirs = try NixTool.nix(
+                "nix-store", ["--store", f.scratch.store, "-q", "--hash", path], home: f.scratch.home)
+            var sink = NarHashingSink()
+            try StoreRoot(root: root).dump(try StorePath(path), to: &sink)
+            #expect(
+                "\(NixHash(sha256: sink.hasher.finalize()))\n" == theirs.stdoutText, "\(name) visible but incomplete")
+        }
+        // What the rerun must do: fetch exactly the chunks of the paths still missing that were
+        // not verified and cached before the kill (those in flight at the kill are among them).
+        let manifestDir = f.state + "/manifests"
+        let manifestFile = try #require(try FileManager.default.contentsOfDirectory(atPath: manifestDir).first)
+        let signed = try SignedManifest.decode(
+            Array(try Data(contentsOf: URL(fileURLWithPath: manifestDir + "/" + manifestFile)))[...])
+        let manifest = try Manifest.decode(signed.body[...])
+        let present = Set(f.storeEntries(root))
+        let cachedIDs = Set(cached)
+        var expectedReused = 0
+        var expectedBytes: UInt64 = 0
+        for p in manifest.paths where !present.contains(p.storePath.baseName) {
+            for (i, id) in p.chunks.enumerated() {
+                if cachedIDs.contains(id.digest.hex) {
+                    expectedReused += 1
+                } else {
+                    expectedBytes += UInt64(manifest.layout.range(of: i, narSize: p.narSize).count)
+                }
+            }
+        }
+        #expect(expectedReused > 0)
+        let rerun = try f.runAgent(root: root)
+        try #require(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stdoutText.contains("bytes, \(expectedReused) reused)"), "\(rerun.stdoutText)")
+        #expect(rerun.stdoutText.contains("chunks fetched, \(expectedBytes) bytes"), "\(rerun.stdoutText)")
+        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
+        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
+        try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+    }
+}
