@@ -18,6 +18,9 @@ public final class FetchEngine {
         public var maxInFlightBytes: UInt64 = 16 << 20
         public var handshakeTimeoutMilliseconds: UInt64 = 10_000
         public var idleTimeoutMilliseconds: UInt64 = 30_000
+        /// Also check each restored path's SHA-256 (chunks are always checked against their
+        /// signed BLAKE2b ids; raven checked every NAR hash against Nix's at publish).
+        public var checksNarHash = false
 
         public init(seed: SocketAddress, trustedKeys: [NixPublicKey], toplevel: StorePath, root: StoreRoot) {
             self.seed = seed
@@ -163,7 +166,9 @@ public final class FetchEngine {
             report.chunksReused = wanted.reduce(0) { n, p in n + manifest.paths[p].chunks.filter(present.contains).count
             }
             // Paths whose chunks survived an earlier run are restored at once.
-            for p in plan.completePaths { try configuration.root.restore(p, of: manifest, from: cache) }
+            for p in plan.completePaths {
+                try configuration.root.restore(p, of: manifest, from: cache, checksNarHash: configuration.checksNarHash)
+            }
             self.plan = plan
             requestMore()
             if plan.isComplete { try finish(manifest, closure: closure) }
@@ -188,7 +193,10 @@ public final class FetchEngine {
             report.bytesFetched += UInt64(data.count)
             do {
                 try cache.write(id, data)
-                for p in completed { try configuration.root.restore(p, of: plan.manifest, from: cache) }
+                for p in completed {
+                    try configuration.root.restore(
+                        p, of: plan.manifest, from: cache, checksNarHash: configuration.checksNarHash)
+                }
                 requestMore()
                 if plan.isComplete {
                     let manifest = plan.manifest

@@ -49,11 +49,14 @@ public struct ChunkCache: Sendable {
 }
 
 extension StoreRoot {
-    /// Restores path `index` of `manifest` from cached chunks; its NAR's SHA-256 and size must
-    /// match the manifest or nothing appears under the store.
-    public func restore(_ index: Int, of manifest: Manifest, from cache: ChunkCache) throws(StoreError) {
+    /// Restores path `index` of `manifest` from cached chunks (each verified against its signed
+    /// id when it arrived). Its size must match the manifest, and with `checksNarHash` its
+    /// SHA-256 too, or nothing appears under the store.
+    public func restore(_ index: Int, of manifest: Manifest, from cache: ChunkCache, checksNarHash: Bool)
+        throws(StoreError)
+    {
         let path = manifest.paths[index]
-        let importer = try importPath(path.storePath)
+        let importer = try importPath(path.storePath, checksNarHash: checksNarHash)
         for id in path.chunks {
             try importer.feed(try cache.read(id)[...])
         }

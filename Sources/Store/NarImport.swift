@@ -15,11 +15,16 @@ public final class NarImport {
     private var parser: NarParser
     private let restorer: NarRestorer
     private var hashing = NarHashingSink()
+    private var byteTotal: UInt64 = 0
+    /// False when every byte was already verified against signed chunk ids (the NAR hash was
+    /// checked once, at publish): SHA-256 is the slowest step of a restore.
+    private let checksNarHash: Bool
     private var finished = false
 
     /// Prepares to restore into `destination`, which must not exist. A stale staging tree left
     /// by a crash is removed first.
-    public init(destination: String, limits: NarLimits = NarLimits()) throws(StoreError) {
+    public init(destination: String, limits: NarLimits = NarLimits(), checksNarHash: Bool = true) throws(StoreError) {
+        self.checksNarHash = checksNarHash
         var dest = destination
         while dest.count > 1 && dest.hasSuffix("/") { dest.removeLast() }
         self.destination = dest
@@ -49,12 +54,13 @@ public final class NarImport {
     }
 
     /// Bytes of the NAR received so far.
-    public var byteCount: UInt64 { hashing.count }
+    public var byteCount: UInt64 { byteTotal }
 
     /// Feeds the next bytes of the NAR.
     public func feed(_ bytes: ArraySlice<UInt8>) throws(StoreError) {
         do {
-            try withBytes(bytes) { (raw) throws(StoreError) in try hashing.write(raw) }
+            byteTotal += UInt64(bytes.count)
+            if checksNarHash { try withBytes(bytes) { (raw) throws(StoreError) in try hashing.write(raw) } }
             var cursor = ByteCursor(bytes)
             while let event = try parser.next(from: &cursor) {
                 try restorer.apply(event)
@@ -70,20 +76,20 @@ public final class NarImport {
         }
     }
 
-    /// Ends the stream: checks completeness (and `expected` hash and size), then renames the
-    /// tree into place. Returns the NAR's SHA-256 and size.
+    /// Ends the stream: checks completeness (and `expected` size and, when hashing, hash), then
+    /// renames the tree into place. Returns the NAR's SHA-256 (nil when not hashing) and size.
     @discardableResult
-    public func commit(expected: (hash: NixHash, size: UInt64)? = nil) throws(StoreError) -> (NixHash, UInt64) {
+    public func commit(expected: (hash: NixHash, size: UInt64)? = nil) throws(StoreError) -> (NixHash?, UInt64) {
         guard !finished else { preconditionFailure("NarImport committed twice") }
-        let hash = NixHash(sha256: hashing.hasher.finalize())
-        let size = hashing.count
+        let hash = checksNarHash ? NixHash(sha256: hashing.hasher.finalize()) : nil
+        let size = byteTotal
         do {
             do { try parser.finish() } catch { throw StoreError.nar(error) }
             if let expected {
                 guard expected.size == size else {
                     throw StoreError.sizeMismatch(path: destination, expected: expected.size, got: size)
                 }
-                guard expected.hash == hash else {
+                if let hash, expected.hash != hash {
                     throw StoreError.hashMismatch(path: destination, expected: "\(expected.hash)", got: "\(hash)")
                 }
             }

@@ -31,9 +31,11 @@ public struct StoreRoot: Sendable {
     }
 
     /// Starts restoring `path`: feed its NAR, then commit with its expected hash and size.
-    public func importPath(_ path: StorePath, limits: NarLimits = NarLimits()) throws(StoreError) -> NarImport {
+    public func importPath(_ path: StorePath, limits: NarLimits = NarLimits(), checksNarHash: Bool = true)
+        throws(StoreError) -> NarImport
+    {
         try createStoreDirectory()
-        return try NarImport(destination: realPath(path), limits: limits)
+        return try NarImport(destination: realPath(path), limits: limits, checksNarHash: checksNarHash)
     }
 
     /// Streams the NAR of `path` into `sink`.

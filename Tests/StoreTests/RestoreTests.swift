@@ -93,7 +93,8 @@ func entries(_ dir: String) -> [String] {
         #expect(entries(tmp.path) == ["src"])
         let importer = try NarImport(destination: tmp.sub("probe"))
         try importer.feed(nar[...])
-        let (hash, size) = try importer.commit()
+        let (committed, size) = try importer.commit()
+        let hash = try #require(committed)
         try FileManager.default.removeItem(atPath: tmp.sub("probe"))
         #expect(throws: StoreError.sizeMismatch(path: tmp.sub("out"), expected: size + 1, got: size)) {
             try restore(nar, to: tmp.sub("out"), expected: (hash, size + 1))
@@ -101,6 +102,23 @@ func entries(_ dir: String) -> [String] {
         #expect(entries(tmp.path) == ["src"])
         try restore(nar, to: tmp.sub("out"), expected: (hash, size))
         #expect(entries(tmp.path) == ["out", "src"])
+    }
+
+    @Test func sizeIsCheckedEvenWithoutHashing() throws {
+        let tmp = TemporaryDirectory()
+        try TreeBuilder.build(.file("src", Array("content".utf8)), at: tmp.path)
+        let nar = try narOf(tmp.sub("src"))
+        let unrelated = NixHash(sha256: .init(bytes: [UInt8](repeating: 9, count: 32))!)
+        let importer = try NarImport(destination: tmp.sub("out"), checksNarHash: false)
+        try importer.feed(nar[...])
+        #expect(throws: StoreError.sizeMismatch(path: tmp.sub("out"), expected: 1, got: UInt64(nar.count))) {
+            try importer.commit(expected: (unrelated, 1))
+        }
+        #expect(entries(tmp.path) == ["src"])
+        let again = try NarImport(destination: tmp.sub("out"), checksNarHash: false)
+        try again.feed(nar[...])
+        let (hash, size) = try again.commit(expected: (unrelated, UInt64(nar.count)))
+        #expect(hash == nil && size == UInt64(nar.count))
     }
 
     @Test func existingDestinationIsRefused() throws {
