@@ -18,6 +18,18 @@ struct NullSink: ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) { count += bytes.count }
 }
 
+let hashOnly = CommandLine.arguments.contains("--hash-only")
+if hashOnly {
+    let buffer = [UInt8](repeating: 0xa5, count: 1 << 20)
+    let seconds = bestOf(3) {
+        let h = Blake2b256()
+        for _ in 0..<mib { h.update(buffer) }
+        _ = h.finalize()
+    }
+    print("hash   BLAKE2b-256 \(Int(Double(mib) / seconds)) MiB/s")
+    exit(0)
+}
+
 var template = Array("/tmp/rookery-bench-XXXXXX".utf8CString)
 let scratch = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
 defer { _ = runChild(["rm", "-rf", scratch]) }

@@ -161,8 +161,8 @@ public final class FetchEngine {
         do {
             try cache.create()
             try configuration.root.createStoreDirectory()
-            let present = try cache.present()
-            var plan = FetchPlan(manifest: manifest, wanted: wanted, present: present)
+            let present = try cache.verifiedPresent(among: Set(wanted.flatMap { manifest.paths[$0].chunks }))
+            let plan = FetchPlan(manifest: manifest, wanted: wanted, present: present)
             report.chunksReused = wanted.reduce(0) { n, p in n + manifest.paths[p].chunks.filter(present.contains).count
             }
             // Paths whose chunks survived an earlier run are restored at once.
@@ -170,9 +170,7 @@ public final class FetchEngine {
                 try configuration.root.restore(p, of: manifest, from: cache, checksNarHash: configuration.checksNarHash)
             }
             self.plan = plan
-            requestMore()
-            if plan.isComplete { try finish(manifest, closure: closure) }
-            _ = plan
+            try requestMoreOrFinish()
         } catch {
             fail("\(error)")
         }
@@ -197,19 +195,15 @@ public final class FetchEngine {
                     try configuration.root.restore(
                         p, of: plan.manifest, from: cache, checksNarHash: configuration.checksNarHash)
                 }
-                requestMore()
-                if plan.isComplete {
-                    let manifest = plan.manifest
-                    try finish(
-                        manifest, closure: Self.closure(of: manifest.index(of: configuration.toplevel)!, in: manifest))
-                }
+                try requestMoreOrFinish()
             } catch {
                 fail("\(error)")
             }
         }
     }
 
-    private func requestMore() {
+    /// Keeps requests flowing within the in-flight budget; when nothing is left, finishes.
+    private func requestMoreOrFinish() throws {
         guard var plan, let connection else { return }
         while true {
             let batch = plan.nextRequest(budget: configuration.maxInFlightBytes)
@@ -217,13 +211,19 @@ public final class FetchEngine {
             connection.write(FrameCodec.encode(.request(batch)))
         }
         self.plan = plan
+        if plan.isComplete {
+            let manifest = plan.manifest
+            try finish(manifest, closure: Self.closure(of: manifest.index(of: configuration.toplevel)!, in: manifest))
+        }
     }
 
     private func finish(_ manifest: Manifest, closure: [Int]) throws {
         let registration = Registration.render(closure.map { manifest.pathInfo($0) })
-        let (parent, _) = (configuration.registrationPath, 0)
-        if let slash = parent.lastIndex(of: "/") { try FileIO.createDirectories(String(parent[..<slash])) }
-        try FileIO.writeAtomically(configuration.registrationPath, Array(registration.utf8))
+        let path = configuration.registrationPath
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try FileIO.createDirectories(String(path[..<slash]))
+        }
+        try FileIO.writeAtomically(path, Array(registration.utf8))
         for p in closure { for id in manifest.paths[p].chunks { cache.remove(id) } }
         end(.finished(report))
     }

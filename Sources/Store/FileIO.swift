@@ -28,7 +28,9 @@ public enum FileIO {
     }
 
     /// Creates `path` with `mode` and writes `bytes`; refuses to replace an existing file.
-    public static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(StoreError) {
+    /// `durable` waits for the disk (fsync) before returning.
+    public static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t, durable: Bool = true) throws(StoreError)
+    {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         if fd < 0 {
             if errno == EEXIST { throw .destinationExists(path: path) }
@@ -39,18 +41,20 @@ public enum FileIO {
         if fchmod(fd, mode) != 0 { throw .lastSystem("chmod", path) }
         var sink = FileDescriptorSink(fd: fd, name: path)
         try withBytes(bytes) { (raw) throws(StoreError) in try sink.write(raw) }
-        if fsync(fd) != 0 { throw .lastSystem("fsync", path) }
+        if durable && fsync(fd) != 0 { throw .lastSystem("fsync", path) }
     }
 }
 
 extension FileIO {
     /// Writes `bytes` to `path` all at once: a temporary file beside it, fsync, rename. Readers see
     /// the old file or the new one, never a part.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(StoreError) {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true)
+        throws(StoreError)
+    {
         let (parent, name) = splitPath(path)
         let temporary = parent + "/." + name + ".tmp-\(getpid())"
         _ = unlink(temporary)
-        try writeNew(temporary, bytes, mode: mode)
+        try writeNew(temporary, bytes, mode: mode, durable: durable)
         if rename(temporary, path) != 0 {
             let error = StoreError.lastSystem("rename", path)
             _ = unlink(temporary)

@@ -104,7 +104,7 @@ private struct IndexingSink: ByteSink {
                 switch event {
                 case .fileData(let slice):
                     framing.append(contentsOf: input[last..<slice.startIndex])
-                    closeFraming(at: offset + UInt64(slice.startIndex))
+                    closeFraming()
                     appendFile(length: UInt64(slice.count), at: offset + UInt64(slice.startIndex))
                     last = slice.endIndex
                     framingStart = offset + UInt64(slice.endIndex)
@@ -125,7 +125,7 @@ private struct IndexingSink: ByteSink {
         offset += UInt64(input.count)
     }
 
-    mutating func closeFraming(at end: UInt64) {
+    mutating func closeFraming() {
         if !framing.isEmpty {
             segments.append(NarIndex.Segment(start: framingStart, source: .framing(framing)))
             framing = []
@@ -147,7 +147,7 @@ private struct IndexingSink: ByteSink {
 
     mutating func finish(realPath: String) throws(StoreError) -> NarIndex {
         do { try parser.finish() } catch { throw .nar(error) }
-        closeFraming(at: offset)
+        closeFraming()
         return NarIndex(realPath: realPath, segments: segments, narSize: offset)
     }
 }

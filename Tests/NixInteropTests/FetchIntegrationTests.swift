@@ -150,6 +150,38 @@ final class SeedFixture {
         #expect(!f.storeEntries(root).contains { $0.hasPrefix(".") }, "no staging tree left")
     }
 
+    @Test func badFramesCloseOneConnectionAndTheSeedServesOn() throws {
+        let f = try SeedFixture()
+        let parts = f.address.split(separator: ":")
+        let port = try #require(UInt16(parts[1]))
+        let garbage: [[UInt8]] = [
+            [0xff, 0xff, 0xff, 0x7f, 0x05],  // a CHUNK frame of 2 GiB
+            [1, 0, 0, 0, 0x7e],  // an unknown type
+            Array("GET / HTTP/1.1\r\n\r\n".utf8),  // another protocol
+            [26, 0, 0, 0, 0x01, 0x52],  // a HELLO cut short, then silence
+        ]
+        var idle: [Int32] = []
+        for bytes in garbage {
+            let fd = try rawConnect(port: port)
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            idle.append(fd)
+        }
+        // With those four connections still open, a real agent is served in full.
+        let result = try f.runAgent(root: f.scratch.tmp.sub("root"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(f.seed?.process.isRunning == true)
+        // The seed closed the connections that sent malformed frames.
+        var closed = 0
+        for fd in idle.prefix(3) {
+            var byte: UInt8 = 0
+            var n = recv(fd, &byte, 1, 0)
+            while n > 0 { n = recv(fd, &byte, 1, 0) }  // drain the ERROR frame, then expect EOF
+            if n == 0 { closed += 1 }
+        }
+        #expect(closed == 3)
+        for fd in idle { close(fd) }
+    }
+
     @Test func seedUnreachableGivesOneClearLine() throws {
         let f = try SeedFixture()
         f.seed?.stop()
@@ -219,4 +251,22 @@ final class SeedFixture {
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
     }
+}
+
+/// A plain TCP connection to 127.0.0.1:port, with a receive timeout so a test cannot hang.
+func rawConnect(port: UInt16) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard rc == 0 else { throw TestFailure("connect to 127.0.0.1:\(port) failed") }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return fd
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Issue 3's benchmark, release builds, all ratios from one run on this machine:
+#   - fetch+verify+restore of a >= 512 MiB closure over loopback, MiB/s ÷ BLAKE2b MiB/s
+#   - the agent's peak RSS, the stripped static agent's size
+#   - 1000 small paths ÷ one large path of the same total size (wall time)
+#   - publish time ÷ one `nix-store --dump` of every path
+# Usage: Benchmarks/fetch-bench.sh [LARGE_MIB (512)] [SMALL_PATHS (1000)] [SMALL_KIB (64)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+large_mib=${1:-512}
+small_paths=${2:-1000}
+small_kib=${3:-64}
+
+swift build -c release --product rookery >/dev/null
+swift build -c release --product rookery-bench >/dev/null
+swift build -c release --scratch-path .build-static --static-swift-stdlib -Xswiftc -static-executable \
+  --traits StaticDeps --product rookery-agent -Xlinker -s >/dev/null
+rookery=$PWD/.build/release/rookery
+agent=$PWD/.build-static/release/rookery-agent
+
+work=$(mktemp -d /tmp/rookery-fetch-bench-XXXXXX)
+trap 'pkill -f "rookery seed --state $work" 2>/dev/null || true; chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+export HOME=$work/home XDG_CACHE_HOME=$work/home/.cache NIX_STATE_DIR=$work/home/nix-state NIX_CONF_DIR=$work/home/etc-nix
+export NIX_CONFIG=$'experimental-features = nix-command\nbuild-users-group =\nsandbox = false\nsubstituters =\n'
+mkdir -p "$HOME" "$work/bb/bin"
+cp "$(command -v busybox)" "$work/bb/bin/busybox"
+for a in sh mkdir head cat ln seq; do ln -s busybox "$work/bb/bin/$a"; done
+store=$work/store
+
+# Closures: one large path (+ busybox), and many small paths under one toplevel.
+cat > "$work/closures.nix" <<NIX
+let
+  bb = builtins.path { path = $work/bb; name = "busybox"; };
+  mk = name: script: derivation {
+    inherit name; system = builtins.currentSystem; builder = "\${bb}/bin/sh"; args = [ "-c" script ];
+    PATH = "\${bb}/bin";
+  };
+  small = i: mk "small-\${toString i}" "mkdir -p \$out; head -c $((small_kib * 1024)) /dev/urandom > \$out/data";
+  smalls = builtins.genList small $small_paths;
+in {
+  large = mk "large" "mkdir -p \$out; head -c $((large_mib * 1024 * 1024)) /dev/urandom > \$out/blob";
+  sameSize = mk "same-size" "mkdir -p \$out; head -c $((small_paths * small_kib * 1024)) /dev/urandom > \$out/blob";
+  many = mk "many" "mkdir -p \$out; echo \${toString smalls} > \$out/refs";
+}
+NIX
+large=$(nix-build --store "$store" "$work/closures.nix" -A large --no-out-link 2>/dev/null)
+same=$(nix-build --store "$store" "$work/closures.nix" -A sameSize --no-out-link 2>/dev/null)
+many=$(nix-build --store "$store" "$work/closures.nix" -A many --no-out-link 2>/dev/null)
+"$rookery" keygen bench-1 --secret "$work/sk" --public "$work/pk"
+
+now() { date +%s.%N; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+# Publish vs one nix-store --dump of every path of the large closure.
+t0=$(now); "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" "$large" >/dev/null; t1=$(now)
+publish=$(python3 -c "print($t1 - $t0)")
+t0=$(now)
+for p in $(nix-store --store "$store" -qR "$large"); do nix-store --store "$store" --dump "$store$p" > /dev/null; done
+t1=$(now); dump=$(python3 -c "print($t1 - $t0)")
+"$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" "$same" "$many" >/dev/null
+
+"$rookery" seed --state "$work/state" --store "$store" --listen 127.0.0.1:0 > "$work/seed.log" 2>&1 &
+for _ in $(seq 100); do grep -q 'listening on' "$work/seed.log" && break; sleep 0.1; done
+seed=$(grep -o 'listening on .*' "$work/seed.log" | awk '{print $3}')
+
+fetch() { # toplevel root -> prints "seconds maxrss_kib"
+  /usr/bin/env time -f "%e %M" -o "$work/time" "$agent" --seed "$seed" --trusted-key "$(cat "$work/pk")" --root "$2" "$1" >/dev/null
+  cat "$work/time"
+}
+read -r large_s large_rss < <(fetch "$large" "$work/root-large")
+read -r same_s _ < <(fetch "$same" "$work/root-same")
+read -r many_s _ < <(fetch "$many" "$work/root-many")
+large_bytes=$(nix-store --store "$store" -qR "$large" | xargs nix-store --store "$store" -q --size | paste -sd+ | bc)
+blake=$(.build/release/rookery-bench --hash-only | awk '/BLAKE2b-256/ {print $3}')
+fetch_mibs=$(python3 -c "print(round($large_bytes / 1048576 / $large_s))")
+
+echo "fetch   ${large_mib} MiB closure over loopback: ${large_s} s = ${fetch_mibs} MiB/s; BLAKE2b ${blake} MiB/s; fetch ÷ BLAKE2b = $(ratio "$fetch_mibs" "$blake") (target ≥ 0.8)"
+echo "rss     agent peak RSS $((large_rss / 1024)) MiB (target ≤ 48)"
+echo "size    static stripped agent $(stat -c %s "$agent") bytes = $(python3 -c "print(round($(stat -c %s "$agent") / 1048576, 2))") MiB (target ≤ 8)"
+echo "small   ${small_paths} × ${small_kib} KiB paths ${many_s} s vs one $((small_paths * small_kib / 1024)) MiB path ${same_s} s: $(ratio "$many_s" "$same_s") (target ≤ 1.5)"
+echo "publish ${publish} s vs nix-store --dump of every path ${dump} s: $(ratio "$publish" "$dump") (target ≤ 1.2)"

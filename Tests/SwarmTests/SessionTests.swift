@@ -1,0 +1,173 @@
+// The protocol's state machines, event by event.
+import NixFormats
+import Sodium
+import Swarm
+import Testing
+
+@Suite struct ServerSessionTests {
+    static let seedHello = Hello(role: .seed, nodeID: [UInt8](repeating: 1, count: 16), listenPort: 7020)
+    static let agentHello = Hello(role: .agent, nodeID: [UInt8](repeating: 2, count: 16), listenPort: 0)
+
+    static func catalog() throws -> (ManifestCatalog, SignedManifest) {
+        var catalog = ManifestCatalog()
+        let signed = SignedManifest.sign(try Fixtures.manifest(), with: [try Fixtures.key()])
+        try catalog.add(signed)
+        return (catalog, signed)
+    }
+
+    @Test func handshakeThenManifestThenChunks() throws {
+        let (catalog, signed) = try Self.catalog()
+        var s = ServerSession(hello: Self.seedHello)
+        #expect(s.state == .awaitingHello)
+        #expect(s.received(.hello(Self.agentHello), catalog: catalog) == [.send(.hello(Self.seedHello))])
+        #expect(s.state == .ready)
+        let top = try Fixtures.manifest().toplevels[0]
+        #expect(s.received(.getManifest(.toplevel(top)), catalog: catalog) == [.send(.manifest(signed.encode()))])
+        #expect(s.received(.getManifest(.id(signed.id)), catalog: catalog) == [.send(.manifest(signed.encode()))])
+        let unknown = try StorePath("zzp2hphvk98rkk9ywlqpp587rjdcgnc2-other")
+        #expect(
+            s.received(.getManifest(.toplevel(unknown)), catalog: catalog) == [
+                .send(.error(.notFound, "no such manifest"))
+            ])
+        let ids = try Fixtures.manifest().paths[0].chunks
+        #expect(s.received(.request(ids), catalog: catalog) == [.serve(ids)])
+        #expect(s.received(.ping(9), catalog: catalog) == [.send(.pong(9))])
+        #expect(s.state == .ready)
+    }
+
+    @Test func anythingBeforeHelloClosesTheConnection() throws {
+        let (catalog, _) = try Self.catalog()
+        var s = ServerSession(hello: Self.seedHello)
+        let actions = s.received(.request([ChunkID(of: [1])]), catalog: catalog)
+        #expect(actions.last == .close(reason: "expected HELLO first"))
+        #expect(s.state == .closed)
+        #expect(s.received(.hello(Self.agentHello), catalog: catalog) == [])
+    }
+
+    @Test func wrongVersionAndUnexpectedMessagesClose() throws {
+        let (catalog, _) = try Self.catalog()
+        var old = ServerSession(hello: Self.seedHello)
+        var hello = Self.agentHello
+        hello.version = 9
+        #expect(old.received(.hello(hello), catalog: catalog).last == .close(reason: "unsupported version"))
+        var s = ServerSession(hello: Self.seedHello)
+        _ = s.received(.hello(Self.agentHello), catalog: catalog)
+        #expect(
+            s.received(.chunk(ChunkID(of: [1]), [1][...]), catalog: catalog).last == .close(reason: "unexpected chunk"))
+        var m = ServerSession(hello: Self.seedHello)
+        #expect(m.malformed(.unknownMessageType(0x7f)).last == .close(reason: "unknown message type 127"))
+    }
+}
+
+@Suite struct ClientSessionTests {
+    static func session(keys: [NixPublicKey]) throws -> ClientSession {
+        ClientSession(
+            hello: ServerSessionTests.agentHello, selector: .toplevel(try Fixtures.manifest().toplevels[0]),
+            trustedKeys: keys)
+    }
+
+    @Test func verifiesTheManifestBeforeAnyChunk() throws {
+        let key = try Fixtures.key()
+        var c = try Self.session(keys: [key.publicKey])
+        let top = try Fixtures.manifest().toplevels[0]
+        #expect(c.connected() == [.send(.hello(ServerSessionTests.agentHello)), .send(.getManifest(.toplevel(top)))])
+        #expect(c.received(.hello(ServerSessionTests.seedHello)) == [])
+        #expect(c.state == .awaitingManifest)
+        // A chunk before the manifest is a violation.
+        var early = c
+        #expect(
+            early.received(.chunk(ChunkID(of: [1]), [1][...])).first.map { if case .fail = $0 { true } else { false } }
+                == true)
+        let file = SignedManifest.sign(try Fixtures.manifest(), with: [key]).encode()
+        #expect(c.received(.manifest(file)) == [.verified(try Fixtures.manifest())])
+        #expect(c.state == .transferring)
+        let id = ChunkID(of: [1])
+        #expect(c.received(.chunk(id, [1][...])) == [.chunk(id, [1][...])])
+        #expect(c.received(.missing(id)) == [.missing(id)])
+        #expect(c.received(.ping(3)) == [.send(.pong(3))])
+    }
+
+    @Test func refusesUntrustedTamperedOrMissingManifests() throws {
+        let key = try Fixtures.key()
+        let stranger = NixSecretKey(name: "stranger-1", key: .generate())
+        var a = try Self.session(keys: [key.publicKey])
+        _ = a.connected()
+        _ = a.received(.hello(ServerSessionTests.seedHello))
+        let strangers = SignedManifest.sign(try Fixtures.manifest(), with: [stranger]).encode()
+        #expect(
+            a.received(.manifest(strangers)) == [
+                .fail("manifest refused: manifest is signed only by untrusted keys (stranger-1)")
+            ])
+        #expect(a.state == .closed)
+
+        var b = try Self.session(keys: [key.publicKey])
+        _ = b.connected()
+        _ = b.received(.hello(ServerSessionTests.seedHello))
+        var file = SignedManifest.sign(try Fixtures.manifest(), with: [key]).encode()
+        file[30] ^= 1
+        guard case .fail(let line) = b.received(.manifest(file)).first else {
+            Issue.record("a tampered manifest must fail")
+            return
+        }
+        #expect(line.hasPrefix("manifest refused"))
+
+        var c = try Self.session(keys: [key.publicKey])
+        _ = c.connected()
+        _ = c.received(.hello(ServerSessionTests.seedHello))
+        guard case .fail(let missing) = c.received(.error(.notFound, "no such manifest")).first else {
+            Issue.record("not found must fail")
+            return
+        }
+        #expect(missing.contains("has no manifest for /nix/store/"))
+    }
+}
+
+@Suite struct FetchPlanTests {
+    @Test func requestsInOrderWithinTheBudgetAndCompletesPaths() throws {
+        let m = try Fixtures.manifest()  // lib: 2 chunks (65536 + 4464 bytes), system: 1 chunk (120 bytes)
+        var plan = FetchPlan(manifest: m, wanted: [0, 1], present: [])
+        #expect(plan.remainingChunks == 3)
+        // A budget smaller than one chunk still lets one chunk through (no deadlock).
+        let first = plan.nextRequest(budget: 1000)
+        #expect(first == [m.paths[0].chunks[0]])
+        #expect(plan.nextRequest(budget: 1000) == [])
+        #expect(plan.inFlightBytes == 65_536)
+        // Wrong bytes for a requested id, and an id never requested.
+        #expect(plan.received(m.paths[0].chunks[0], data: [1, 2, 3][...]) == .corrupt)
+        #expect(plan.received(m.paths[1].chunks[0], data: [1][...]) == .unexpected)
+        #expect(plan.isComplete == false)
+        let rest = plan.nextRequest(budget: 1 << 20)
+        #expect(rest == [m.paths[0].chunks[1], m.paths[1].chunks[0]])
+        #expect(plan.completePaths == [])
+    }
+
+    @Test func acceptsVerifiedChunksAndReportsCompletedPaths() throws {
+        // Real bytes: chunk ids are the BLAKE2b of these slices.
+        let lib = [UInt8](repeating: 7, count: 70_000)
+        let sys = [UInt8](repeating: 9, count: 120)
+        var m = try Fixtures.manifest()
+        m.paths[0].chunks = [ChunkID(of: lib[0..<65_536]), ChunkID(of: lib[65_536...])]
+        m.paths[1].chunks = [ChunkID(of: sys)]
+        var plan = FetchPlan(manifest: m, wanted: [0, 1], present: [m.paths[0].chunks[1]])
+        #expect(plan.remainingChunks == 2)
+        let batch = plan.nextRequest(budget: 1 << 20)
+        #expect(batch == [m.paths[0].chunks[0], m.paths[1].chunks[0]])
+        #expect(plan.received(batch[1], data: sys[...]) == .accepted(completed: [1]))
+        #expect(plan.received(batch[0], data: lib[0..<65_536]) == .accepted(completed: [0]))
+        #expect(plan.isComplete)
+        #expect(plan.completePaths == [0, 1])
+        #expect(plan.inFlightBytes == 0)
+    }
+
+    @Test func missingAndLostChunksAreRequestedAgain() throws {
+        let m = try Fixtures.manifest()
+        var plan = FetchPlan(manifest: m, wanted: [0], present: [])
+        let batch = plan.nextRequest(budget: 1 << 20)
+        #expect(batch.count == 2)
+        plan.notAvailable(batch[0])
+        #expect(plan.nextRequest(budget: 1 << 20) == [batch[0]])
+        plan.connectionLost()
+        #expect(plan.inFlightBytes == 0)
+        #expect(Set(plan.nextRequest(budget: 1 << 20)) == Set(batch))
+    }
+}
