@@ -43,7 +43,8 @@ let package = Package(
         // Pure Nix formats: nix32, hashes, store paths, NAR events, narinfo, keys, registration.
         .target(name: "NixFormats", dependencies: ["Sodium"]),
         // The only importer of CLibUV: loop, TCP, timers, signals.
-        .target(name: "Runtime", dependencies: ["CLibUV"], linkerSettings: uvLinking),
+        .target(name: "Runtime", dependencies: ["CLibUV", "CSystemShims"], linkerSettings: uvLinking),
+        .target(name: "CSystemShims"),
         // Pure protocol and swarm logic: manifest, chunks, frames, session state machines.
         .target(name: "Swarm", dependencies: ["NixFormats", "Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.

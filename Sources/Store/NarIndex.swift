@@ -68,20 +68,27 @@ public struct NarIndex: Sendable {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 { throw .lastSystem("open", path) }
         defer { close(fd) }
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: count))
-        var done = 0
-        while done < count {
-            let n = out.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + start + done, count - done, off_t(offset) + off_t(done))
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .lastSystem("pread", path)
-            }
-            if n == 0 { throw .fileChanged(path: path) }
-            done += n
-        }
+        var failure: StoreError?
+        // Read straight into the array's new tail, without zero-filling it first.
+        out.append(
+            contentsOf: [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                var done = 0
+                while done < count {
+                    let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failure = .lastSystem("pread", path)
+                        break
+                    }
+                    if n == 0 {
+                        failure = .fileChanged(path: path)
+                        break
+                    }
+                    done += n
+                }
+                initialized = done
+            })
+        if let failure { throw failure }
     }
 }
 

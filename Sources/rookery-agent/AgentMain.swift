@@ -12,6 +12,7 @@ import Store
 @main
 struct AgentMain {
     static func main() {
+        AllocatorTuning.forChunkTraffic()
         switch AgentArguments.parse(Array(CommandLine.arguments.dropFirst())) {
         case .failure(let error):
             fail(

@@ -36,6 +36,7 @@ struct FetchCommand: ParsableCommand {
             throw CommandFailure(error)
         }
         guard !keys.isEmpty else { throw CommandFailure("at least one --trusted-key is needed") }
+        AllocatorTuning.forChunkTraffic()
         let outcome = try FetchRunner.run(
             FetchEngine.Configuration(seed: address, trustedKeys: keys, toplevel: path, root: StoreRoot(root: root)))
         switch outcome {

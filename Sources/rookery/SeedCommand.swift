@@ -26,6 +26,7 @@ struct SeedCommand: ParsableCommand {
         guard let address = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
         }
+        AllocatorTuning.forChunkTraffic()
         do {
             var catalog = ManifestCatalog()
             for signed in try SeedState(directory: state).load() {
