@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "rookery-bench", dependencies: ["NixFormats", "Store", "Sodium"], path: "Benchmarks/rookery-bench"),
 
-        .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/Support"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport"]),

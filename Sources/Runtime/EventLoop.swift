@@ -35,6 +35,14 @@ public final class EventLoop {
     public var nowMilliseconds: UInt64 { uv_now(raw) }
 }
 
+/// Closes a handle whose `data` holds a retained reference to its Swift owner; the close
+/// callback balances that retain, so the owner lives exactly until libuv is done with the handle.
+func closeRetainedHandle<H>(_ handle: UnsafeMutablePointer<H>) {
+    uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
+        Unmanaged<AnyObject>.fromOpaque(h!.pointee.data).release()
+    }
+}
+
 /// Owner lookup for any handle whose `data` holds an `Unmanaged` reference to its Swift owner.
 @inline(__always)
 func owner<T: AnyObject, H>(_ handle: UnsafeMutablePointer<H>?, as: T.Type) -> T {

@@ -121,9 +121,7 @@ public final class TCPConnection {
         onEnd = nil
         onConnect = nil
         onDrained = nil
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
-            Unmanaged<TCPConnection>.fromOpaque(h!.pointee.data).release()
-        }
+        closeRetainedHandle(handle)
     }
 
     /// The peer's address, if connected.

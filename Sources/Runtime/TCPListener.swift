@@ -50,9 +50,7 @@ public final class TCPListener {
         guard !closed else { return }
         closed = true
         onConnection = nil
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
-            Unmanaged<TCPListener>.fromOpaque(h!.pointee.data).release()
-        }
+        closeRetainedHandle(handle)
     }
 }
 

@@ -32,8 +32,6 @@ public final class Timer {
         guard !closed else { return }
         closed = true
         callback = nil
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
-            Unmanaged<Timer>.fromOpaque(h!.pointee.data).release()
-        }
+        closeRetainedHandle(handle)
     }
 }
