@@ -11,6 +11,8 @@ public final class SeedService {
         /// Bytes queued on one socket before the seed stops reading more chunks for it.
         public var writeHighWater = 4 << 20
         public var handshakeTimeoutMilliseconds: UInt64 = 10_000
+        /// A connection that sends nothing for this long, with nothing left to send it, is closed.
+        public var idleTimeoutMilliseconds: UInt64 = 30_000
 
         public init(listen: SocketAddress) { self.listen = listen }
     }
@@ -44,13 +46,19 @@ public final class SeedService {
         self.listener = listener
     }
 
+    /// Stops listening and closes every connection, so the loop can end (graceful stop).
     public func stop() {
         listener?.close()
         listener = nil
+        for handler in Array(connections.values) { handler.finish() }
     }
+
+    /// Open connections; a handler removes itself when it finishes.
+    fileprivate var connections: [ObjectIdentifier: ServedConnection] = [:]
 
     private func accept(_ connection: TCPConnection) {
         let handler = ServedConnection(service: self, connection: connection)
+        connections[ObjectIdentifier(handler)] = handler
         handler.start()
     }
 
@@ -65,7 +73,8 @@ private final class ServedConnection {
     var session: ServerSession
     var pending: [ChunkID] = []
     var pendingHead = 0
-    var handshakeTimer: Timer?
+    var watchdog: Timer?
+    var lastActivity: UInt64 = 0
 
     init(service: SeedService, connection: TCPConnection) {
         self.service = service
@@ -82,17 +91,30 @@ private final class ServedConnection {
         connection.whenDrained { [self] in pump() }
         do {
             try connection.startReading(onData: { [self] bytes in received(bytes) }, onEnd: { [self] _ in finish() })
+            // One timer watches both the handshake and idleness, checking a few times per limit.
             let timer = try Timer(loop: service.loop)
-            timer.start(after: service.configuration.handshakeTimeoutMilliseconds) { [self] in
-                if session.state == .awaitingHello { finish() }
+            let configuration = service.configuration
+            let period = max(
+                100, min(configuration.handshakeTimeoutMilliseconds, configuration.idleTimeoutMilliseconds) / 4)
+            lastActivity = service.loop.nowMilliseconds
+            timer.start(after: period, repeat: period) { [self] in
+                let quiet = service.loop.nowMilliseconds - lastActivity
+                if session.state == .awaitingHello && quiet >= configuration.handshakeTimeoutMilliseconds {
+                    finish()
+                } else if quiet >= configuration.idleTimeoutMilliseconds && pendingHead == pending.count
+                    && connection.queuedBytes == 0
+                {
+                    finish()
+                }
             }
-            handshakeTimer = timer
+            watchdog = timer
         } catch {
             finish()
         }
     }
 
     func received(_ bytes: UnsafeRawBufferPointer) {
+        lastActivity = service.loop.nowMilliseconds
         decoder.append(bytes)
         while true {
             let message: Message?
@@ -120,7 +142,6 @@ private final class ServedConnection {
                 finish()
             }
         }
-        if session.state == .ready { handshakeTimer?.close(); handshakeTimer = nil }
     }
 
     /// Sends queued chunks while the socket has room; reading pauses while it is full.
@@ -149,8 +170,9 @@ private final class ServedConnection {
     }
 
     func finish() {
-        handshakeTimer?.close()
-        handshakeTimer = nil
+        service.connections[ObjectIdentifier(self)] = nil
+        watchdog?.close()
+        watchdog = nil
         connection.whenDrained {}
         connection.close()
     }

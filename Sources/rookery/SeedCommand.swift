@@ -22,6 +22,9 @@ struct SeedCommand: ParsableCommand {
     @Option(help: "Address to listen on, IP:PORT.")
     var listen: String = "0.0.0.0:7020"
 
+    @Option(help: "Seconds a client may stay silent, with nothing left to send it, before it is dropped.")
+    var idleTimeout: Double = 30
+
     func run() throws {
         guard let address = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
@@ -37,8 +40,10 @@ struct SeedCommand: ParsableCommand {
                 }
             }
             let loop = try EventLoop()
+            var configuration = SeedService.Configuration(listen: address)
+            configuration.idleTimeoutMilliseconds = UInt64(max(idleTimeout, 0.1) * 1000)
             let service = SeedService(
-                loop: loop, configuration: .init(listen: address), catalog: catalog, store: StoreRoot(root: store),
+                loop: loop, configuration: configuration, catalog: catalog, store: StoreRoot(root: store),
                 nodeID: randomBytes(16))
             try service.start()
             var signals: SignalWatcher?

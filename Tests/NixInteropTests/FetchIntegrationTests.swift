@@ -38,10 +38,10 @@ final class SeedFixture {
         try startSeed()
     }
 
-    func startSeed() throws {
+    func startSeed(extra: [String] = []) throws {
         let seed = try RunningProcess(
             try NixTool.rookeryExecutable,
-            ["seed", "--state", state, "--store", scratch.store, "--listen", "127.0.0.1:0"])
+            ["seed", "--state", state, "--store", scratch.store, "--listen", "127.0.0.1:0"] + extra)
         let line = try seed.waitForLine(containing: "listening on ")
         address = String(line.split(separator: " ").last!)
         self.seed = seed
@@ -180,6 +180,26 @@ final class SeedFixture {
         }
         #expect(closed == 3)
         for fd in idle { close(fd) }
+    }
+
+    @Test func silentClientsAreDroppedAfterTheIdleTimeout() throws {
+        let f = try SeedFixture()
+        f.seed?.stop()
+        try f.startSeed(extra: ["--idle-timeout", "1"])
+        let port = try #require(UInt16(f.address.split(separator: ":")[1]))
+        let fd = try rawConnect(port: port)
+        defer { close(fd) }
+        let hello = FrameCodec.encode(
+            .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 3, count: 16), listenPort: 0)))
+        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let start = Date()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var n = recv(fd, &buffer, buffer.count, 0)  // the seed's HELLO
+        #expect(n > 0)
+        while n > 0 { n = recv(fd, &buffer, buffer.count, 0) }  // then silence until it closes
+        let waited = Date().timeIntervalSince(start)
+        #expect(n == 0, "the seed closed the idle connection")
+        #expect(waited >= 0.9 && waited < 4.5, "closed after \(waited) s")
     }
 
     @Test func seedUnreachableGivesOneClearLine() throws {
