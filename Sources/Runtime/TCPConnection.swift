@@ -35,7 +35,7 @@ public final class TCPConnection {
         onConnect = done
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
         do {
-            try address.withSockaddr { (addr) throws(RuntimeError) in
+            _ = try address.withSockaddr { (addr) throws(RuntimeError) in
                 try uvCheck(
                     uv_tcp_connect(request, handle, addr) { req, status in
                         let me = owner(req!.pointee.handle, as: TCPConnection.self)

@@ -24,7 +24,7 @@ public final class TCPListener {
         throws(RuntimeError) -> SocketAddress
     {
         self.onConnection = onConnection
-        try address.withSockaddr { (addr) throws(RuntimeError) in
+        _ = try address.withSockaddr { (addr) throws(RuntimeError) in
             try uvCheck(uv_tcp_bind(handle, addr, 0), "bind \(address)")
         }
         let stream = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
@@ -79,6 +79,7 @@ extension SocketAddress {
         } else {
             return nil
         }
-        self.init(host: String(cString: name), port: port)
+        let bytes = name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+        self.init(host: String(decoding: bytes, as: UTF8.self), port: port)
     }
 }
