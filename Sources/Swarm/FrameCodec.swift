@@ -30,7 +30,12 @@ public enum FrameCodec {
 
     /// The bytes of one frame.
     public static func encode(_ message: Message) -> [UInt8] {
+        // One buffer: header first with the length patched in at the end, so a chunk's data is
+        // copied once, not into a payload and again into the frame.
         var w = WireWriter()
+        if case .chunk(_, let data) = message { w.bytes.reserveCapacity(headerLength + 32 + data.count) }
+        w.u32(0)
+        w.u8(message.type.rawValue)
         switch message {
         case .hello(let h):
             w.raw(Hello.magic)
@@ -60,11 +65,9 @@ public enum FrameCodec {
         case .ping(let n), .pong(let n):
             w.u64(n)
         }
-        var frame = WireWriter()
-        frame.u32(UInt32(1 + w.bytes.count))
-        frame.u8(message.type.rawValue)
-        frame.raw(w.bytes)
-        return frame.bytes
+        let length = UInt32(w.bytes.count - 4).littleEndian
+        withUnsafeBytes(of: length) { w.bytes.replaceSubrange(0..<4, with: $0) }
+        return w.bytes
     }
 
     /// Decodes one payload of `type`.
