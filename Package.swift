@@ -61,10 +61,13 @@ let package = Package(
         // The services: seed and fetch engine, gluing Runtime, Swarm and Store.
         .target(name: "Services", dependencies: ["Runtime", "Swarm", "Store", "NixFormats", "Sodium"]),
 
+        // The real swarm state machines over a modelled network, in virtual time.
+        .target(name: "Simulation", dependencies: ["Swarm", "NixFormats", "Sodium"]),
+
         .executableTarget(
             name: "rookery",
             dependencies: [
-                "NixFormats", "Store", "Sodium", "Swarm", "Services", "Runtime",
+                "NixFormats", "Store", "Sodium", "Swarm", "Services", "Runtime", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -75,7 +78,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/Support"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
-        .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport"]),
+        .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",

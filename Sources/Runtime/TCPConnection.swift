@@ -100,14 +100,22 @@ public final class TCPConnection {
             let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
             let me = owner(req!.pointee.handle, as: TCPConnection.self)
             me.queuedBytes -= request.storage.count
-            if status < 0 { me.close() }
+            if status < 0 { return me.abort(RuntimeError(code: status, call: "write")) }
             if me.queuedBytes == 0 { me.onDrained?() }
         }
         if rc < 0 {
             Unmanaged<WriteRequest>.fromOpaque(request.request.pointee.data).release()
             queuedBytes -= bytes.count
-            close()
+            abort(RuntimeError(code: rc, call: "uv_write"))
         }
+    }
+
+    /// Closes after a failed write and tells the reader, as a failed read would.
+    private func abort(_ error: RuntimeError) {
+        guard !isClosed else { return }
+        let end = onEnd
+        close()
+        end?(error)
     }
 
     /// Called each time all queued writes have completed.

@@ -1,7 +1,7 @@
-// The client: fetch a closure from a seed into a target root. Shared by `rookery fetch` and the
-// initrd agent. Drives ClientSession (handshake, manifest trust) and FetchPlan (what to ask for)
-// over one TCP connection; every chunk is verified before it is written, every path restored
-// atomically as soon as its chunks are all here, then the Nix registration is written.
+// The client: fetch a closure from the swarm (peers and the seed) into a target root. Shared by
+// `rookery fetch` and the initrd agent. The pure SwarmClient decides; this driver owns the
+// sockets and the disk: it writes verified chunks aside, restores each path atomically when its
+// chunks are all here, serves what it holds to other peers, and writes the Nix registration.
 import NixFormats
 import Runtime
 import Store
@@ -15,12 +15,20 @@ public final class FetchEngine {
         public var root: StoreRoot
         /// Where the registration for `nix-store --load-db` goes.
         public var registrationPath: String
-        public var maxInFlightBytes: UInt64 = 16 << 20
-        public var handshakeTimeoutMilliseconds: UInt64 = 10_000
-        public var idleTimeoutMilliseconds: UInt64 = 30_000
+        /// Where this node serves chunks to peers; nil: it does not.
+        public var listen: SocketAddress?
+        public var swarm = SwarmClient.Configuration()
         /// Also check each restored path's SHA-256 (chunks are always checked against their
         /// signed BLAKE2b ids; raven checked every NAR hash against Nix's at publish).
         public var checksNarHash = false
+        /// After finishing, serve peers until none asked for this long …
+        public var lingerIdleMilliseconds: UInt64 = 0
+        /// … or this long at most.
+        public var lingerMaxMilliseconds: UInt64 = 30_000
+        /// Upload cap in bytes per second; 0: none.
+        public var uploadBytesPerSecond: UInt64 = 0
+        /// Fault injection for tests: serve every chunk with one byte flipped (a lying peer).
+        public var corruptsUploads = false
 
         public init(seed: SocketAddress, trustedKeys: [NixPublicKey], toplevel: StorePath, root: StoreRoot) {
             self.seed = seed
@@ -34,10 +42,23 @@ public final class FetchEngine {
     public struct Report: Sendable {
         public var paths = 0
         public var pathsAlreadyPresent = 0
-        public var chunksFetched = 0
         public var chunksReused = 0
-        public var bytesFetched: UInt64 = 0
         public var narBytes: UInt64 = 0
+        public var swarm = SwarmClient.Statistics()
+        public var chunksFetched: Int { swarm.chunksFromSeed + swarm.chunksFromPeers }
+        public var bytesFetched: UInt64 { swarm.bytesFromSeed + swarm.bytesFromPeers }
+
+        /// One line for logs and the console (tests parse its `key=value` fields).
+        public var summary: String {
+            let fields: [(String, String)] = [
+                ("chunks", "\(chunksFetched)"), ("bytes", "\(bytesFetched)"), ("seed_bytes", "\(swarm.bytesFromSeed)"),
+                ("peer_bytes", "\(swarm.bytesFromPeers)"), ("reused", "\(chunksReused)"),
+                ("served_bytes", "\(swarm.bytesServed)"), ("banned", "\(swarm.peersBanned)"),
+                ("stalls", "\(swarm.stalls)"), ("duplicates", "\(swarm.duplicateChunks)"),
+            ]
+            let text = fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+            return "\(paths) paths ready (\(pathsAlreadyPresent) were present); " + text
+        }
     }
 
     public enum Outcome: Sendable {
@@ -47,94 +68,185 @@ public final class FetchEngine {
 
     let loop: EventLoop
     let configuration: Configuration
+    let nodeID: [UInt8]
     let cache: ChunkCache
-    private var session: ClientSession
-    private var decoder = FrameDecoder()
-    private var plan: FetchPlan?
-    private var connection: TCPConnection?
+    let store: ChunkServer
+    private var client: SwarmClient?
+    private var links: [Int: Link] = [:]
+    private var listener: TCPListener?
     private var timer: Timer?
-    private var lastActivity: UInt64 = 0
+    private var gate: UploadGate
+    private var closure: [Int] = []
+    private var finishedAt: UInt64?
+    private var lastServed: UInt64 = 0
     public private(set) var report = Report()
     public private(set) var outcome: Outcome?
+    /// Called once when the outcome is set (the runner closes its signal watcher there).
+    public var whenEnded: (() -> Void)?
+    /// Where this node serves peers, once listening.
+    public private(set) var servingAddress: SocketAddress?
+
+    /// One socket and its frame decoder.
+    final class Link {
+        let connection: TCPConnection
+        var decoder = FrameDecoder()
+        let sender: ChunkSender
+
+        init(connection: TCPConnection, sender: ChunkSender) {
+            self.connection = connection
+            self.sender = sender
+        }
+    }
 
     public init(loop: EventLoop, configuration: Configuration, nodeID: [UInt8]) {
         self.loop = loop
         self.configuration = configuration
+        self.nodeID = nodeID
         cache = ChunkCache(root: configuration.root)
-        session = ClientSession(
-            hello: Hello(role: .agent, nodeID: nodeID, listenPort: 0), selector: .toplevel(configuration.toplevel),
-            trustedKeys: configuration.trustedKeys)
+        store = ChunkServer(store: configuration.root)
+        gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
     }
 
-    /// Connects and runs until `outcome` is set (the caller runs the loop).
+    /// Listens, connects to the seed, and runs until `outcome` is set (the caller runs the loop).
     public func start() {
         do {
+            var swarm = configuration.swarm
+            if let listen = configuration.listen {
+                let listener = try TCPListener(loop: loop)
+                let bound = try listener.listen(on: listen) { [weak self] connection in self?.accept(connection) }
+                self.listener = listener
+                servingAddress = bound
+                swarm.listenPort = bound.port
+            }
+            guard let seed = PeerAddress(host: configuration.seed.host, port: configuration.seed.port) else {
+                return fail("the seed address \(configuration.seed) is not an IP literal")
+            }
+            var seedBytes: UInt64 = 0
+            for (i, b) in nodeID.prefix(8).enumerated() { seedBytes |= UInt64(b) << (8 * UInt64(i)) }
+            client = SwarmClient(
+                configuration: swarm, seed: seed, nodeID: nodeID, toplevel: configuration.toplevel,
+                trustedKeys: configuration.trustedKeys, randomSeed: seedBytes)
             let timer = try Timer(loop: loop)
             self.timer = timer
-            lastActivity = loop.nowMilliseconds
-            timer.start(after: 1000, repeat: 1000) { [weak self] in self?.tick() }
-            let connection = try TCPConnection(loop: loop)
-            self.connection = connection
-            try connection.connect(to: configuration.seed) { [weak self] error in
-                guard let self else { return }
-                if let error { return self.fail("cannot reach the seed at \(self.configuration.seed): \(error)") }
-                self.connected()
-            }
+            timer.start(after: 250, repeat: 250) { [weak self] in self?.tick() }
+            perform(client!.start(now: loop.nowMilliseconds))
         } catch {
             fail("cannot start: \(error)")
         }
     }
 
-    private func connected() {
-        guard let connection else { return }
+    private func tick() {
+        guard outcome == nil, client != nil else { return }
+        let now = loop.nowMilliseconds
+        perform(client!.tick(now: now))
+        if let done = finishedAt, outcome == nil {
+            let busy = links.values.contains { !$0.sender.isIdle }
+            if now - done >= configuration.lingerMaxMilliseconds
+                || (!busy && now - max(done, lastServed) >= configuration.lingerIdleMilliseconds)
+            {
+                end(.finished(report))
+            }
+        }
+    }
+
+    // MARK: sockets
+
+    private func makeLink(_ connection: TCPConnection, id: Int) -> Link {
+        let corrupts = configuration.corruptsUploads
+        let sender = ChunkSender(connection: connection, gate: gate, highWater: 1 << 20) { [weak self] chunk in
+            guard var bytes = self?.readChunk(chunk) else { return nil }
+            if corrupts { bytes[0] ^= 0xFF }
+            return bytes
+        }
+        let link = Link(connection: connection, sender: sender)
+        links[id] = link
+        return link
+    }
+
+    private func accept(_ connection: TCPConnection) {
+        guard client != nil, outcome == nil else { return connection.close() }
+        let id = client!.newConnectionID()
+        _ = makeLink(connection, id: id)
+        startReading(id)
+        perform(client!.accepted(id, now: loop.nowMilliseconds))
+    }
+
+    private func connect(_ id: Int, to address: PeerAddress) {
         do {
-            try connection.startReading(
-                onData: { [weak self] bytes in self?.received(bytes) },
-                onEnd: { [weak self] error in
-                    guard let self, self.outcome == nil else { return }
-                    self.fail("the seed closed the connection" + (error.map { ": \($0)" } ?? ""))
+            let connection = try TCPConnection(loop: loop)
+            _ = makeLink(connection, id: id)
+            try connection.connect(to: SocketAddress(host: address.host, port: address.port)) { [weak self] error in
+                guard let self, self.client != nil, self.outcome == nil else { return }
+                let now = self.loop.nowMilliseconds
+                if let error {
+                    self.links.removeValue(forKey: id)?.sender.close()
+                    return self.perform(self.client!.connectFailed(id, reason: "\(error)", now: now))
+                }
+                self.startReading(id)
+                self.perform(self.client!.connected(id, now: now))
+            }
+        } catch {
+            links.removeValue(forKey: id)?.connection.close()
+            perform(client!.connectFailed(id, reason: "\(error)", now: loop.nowMilliseconds))
+        }
+    }
+
+    private func startReading(_ id: Int) {
+        guard let link = links[id] else { return }
+        do {
+            try link.connection.startReading(
+                onData: { [weak self] bytes in self?.received(bytes, on: id) },
+                onEnd: { [weak self] _ in
+                    guard let self, self.client != nil, self.outcome == nil else { return }
+                    self.links.removeValue(forKey: id)?.sender.close()
+                    self.perform(self.client!.closed(id, now: self.loop.nowMilliseconds))
                 })
         } catch {
-            return fail("cannot read from the seed: \(error)")
-        }
-        perform(session.connected())
-    }
-
-    private func tick() {
-        let now = loop.nowMilliseconds
-        let limit =
-            session.state == .transferring
-            ? configuration.idleTimeoutMilliseconds : configuration.handshakeTimeoutMilliseconds
-        if now - lastActivity > limit {
-            fail("the seed at \(configuration.seed) did not answer for \(limit / 1000) s")
+            links.removeValue(forKey: id)?.connection.close()
+            perform(client!.closed(id, now: loop.nowMilliseconds))
         }
     }
 
-    private func received(_ bytes: UnsafeRawBufferPointer) {
-        lastActivity = loop.nowMilliseconds
-        decoder.append(bytes)
-        while outcome == nil {
+    private func received(_ bytes: UnsafeRawBufferPointer, on id: Int) {
+        guard let link = links[id] else { return }
+        link.decoder.append(bytes)
+        while outcome == nil, links[id] === link {
+            let now = loop.nowMilliseconds
             let message: Message?
-            do { message = try decoder.next() } catch {
-                perform(session.malformed(error))
+            do { message = try link.decoder.next() } catch {
+                perform(client!.malformed(id, error, now: now))
                 return
             }
             guard let message else { return }
-            perform(session.received(message))
+            perform(client!.received(id, message, now: now))
         }
     }
 
-    private func perform(_ actions: [ClientSession.Action]) {
+    // MARK: actions
+
+    private func perform(_ actions: [SwarmClient.Action]) {
         for action in actions where outcome == nil {
             switch action {
-            case .send(let message):
-                connection?.write(FrameCodec.encode(message))
-            case .verified(let manifest):
+            case .send(let id, let message):
+                links[id]?.connection.write(FrameCodec.encode(message))
+            case .connect(let id, let address):
+                connect(id, to: address)
+            case .close(let id, _):
+                if let link = links.removeValue(forKey: id) {
+                    link.sender.close()
+                    link.connection.close()
+                }
+            case .verified(let manifest, _):
                 begin(manifest)
-            case .chunk(let id, let data):
-                arrived(id, data)
-            case .missing(let id):
-                fail("the seed does not have chunk \(id)")
+            case .store(_, let id, let data):
+                do { try cache.write(id, data) } catch { fail("\(error)") }
+            case .restore(let p):
+                restore(p)
+            case .serve(let id, let ids):
+                lastServed = loop.nowMilliseconds
+                links[id]?.sender.enqueue(ids)
+            case .finished:
+                finish()
             case .fail(let line):
                 fail(line)
             }
@@ -143,102 +255,107 @@ public final class FetchEngine {
 
     /// The manifest is trusted: skip what the root already holds, plan the rest.
     private func begin(_ manifest: Manifest) {
-        // Every path of the toplevel's closure is registered, present or not.
         guard let top = manifest.index(of: configuration.toplevel) else {
             return fail("the manifest does not contain \(configuration.toplevel)")
         }
-        let closure = Self.closure(of: top, in: manifest)
+        closure = Self.closure(of: top, in: manifest)
+        store.add(manifest)
+        let table = ChunkTable(manifest: manifest)
         var wanted: [Int] = []
+        var present: [Int] = []
         for i in closure {
             report.narBytes += manifest.paths[i].narSize
-            if configuration.root.exists(manifest.paths[i].storePath) {
-                report.pathsAlreadyPresent += 1
-            } else {
-                wanted.append(i)
-            }
+            if configuration.root.exists(manifest.paths[i].storePath) { present.append(i) } else { wanted.append(i) }
+        }
+        // Other paths of the manifest that happen to be here are served too.
+        let closureSet = Set(closure)
+        for i in manifest.paths.indices where !closureSet.contains(i) {
+            if configuration.root.exists(manifest.paths[i].storePath) { present.append(i) }
         }
         report.paths = closure.count
+        report.pathsAlreadyPresent = closure.count - wanted.count
         do {
             try cache.create()
             try configuration.root.createStoreDirectory()
-            let present = try cache.verifiedPresent(among: Set(wanted.flatMap { manifest.paths[$0].chunks }))
-            let plan = FetchPlan(manifest: manifest, wanted: wanted, present: present)
-            report.chunksReused = wanted.reduce(0) { n, p in n + manifest.paths[p].chunks.filter(present.contains).count
-            }
-            // Paths whose chunks survived an earlier run are restored at once.
-            for p in plan.completePaths {
-                try configuration.root.restore(p, of: manifest, from: cache, checksNarHash: configuration.checksNarHash)
-            }
-            self.plan = plan
-            try requestMoreOrFinish()
+            let wantedChunks = table.chunks(ofPaths: wanted)
+            let cached = try cache.verifiedPresent(among: Set(wantedChunks.map { table.ids[$0] }))
+            report.chunksReused = cached.count
+            var holding = table.chunks(ofPaths: present)
+            for id in cached { if let i = table.index(of: id) { holding.insert(i) } }
+            perform(client!.plan(wantedPaths: wanted, holding: holding, now: loop.nowMilliseconds))
         } catch {
             fail("\(error)")
         }
     }
 
-    private func arrived(_ id: ChunkID, _ data: ArraySlice<UInt8>) {
-        guard var plan else { return fail("protocol violation: a chunk before the manifest") }
-        switch plan.received(id, data: data) {
-        case .unexpected:
-            self.plan = plan
-            return fail("protocol violation: the seed sent chunk \(id), which was not requested")
-        case .corrupt:
-            self.plan = plan
-            return fail("the seed sent bytes that do not match chunk \(id); nothing was written")
-        case .accepted(let completed):
-            self.plan = plan
-            report.chunksFetched += 1
-            report.bytesFetched += UInt64(data.count)
-            do {
-                try cache.write(id, data)
-                for p in completed {
-                    try configuration.root.restore(
-                        p, of: plan.manifest, from: cache, checksNarHash: configuration.checksNarHash)
-                }
-                try requestMoreOrFinish()
-            } catch {
-                fail("\(error)")
+    /// A chunk this node holds: from the chunk cache, else from a restored path.
+    private func readChunk(_ id: ChunkID) -> [UInt8]? {
+        if let bytes = try? cache.read(id) { return bytes }
+        return (try? store.read(id)) ?? nil
+    }
+
+    private func restore(_ p: Int) {
+        guard let manifest = client?.manifest else { return }
+        let path = manifest.paths[p]
+        do {
+            let importer = try configuration.root.importPath(path.storePath, checksNarHash: configuration.checksNarHash)
+            for id in path.chunks {
+                guard let bytes = readChunk(id) else { return fail("chunk \(id) of \(path.storePath) vanished") }
+                try importer.feed(bytes[...])
             }
+            try importer.commit(expected: (NixHash(sha256: path.narHash), path.narSize))
+        } catch {
+            fail("\(error)")
         }
     }
 
-    /// Keeps requests flowing within the in-flight budget; when nothing is left, finishes.
-    private func requestMoreOrFinish() throws {
-        guard var plan, let connection else { return }
-        while true {
-            let batch = plan.nextRequest(budget: configuration.maxInFlightBytes)
-            if batch.isEmpty { break }
-            connection.write(FrameCodec.encode(.request(batch)))
+    private func finish() {
+        guard let manifest = client?.manifest else { return }
+        do {
+            let registration = Registration.render(closure.map { manifest.pathInfo($0) })
+            let path = configuration.registrationPath
+            if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+                try FileIO.createDirectories(String(path[..<slash]))
+            }
+            try FileIO.writeAtomically(path, Array(registration.utf8))
+        } catch {
+            return fail("\(error)")
         }
-        self.plan = plan
-        if plan.isComplete {
-            let manifest = plan.manifest
-            try finish(manifest, closure: Self.closure(of: manifest.index(of: configuration.toplevel)!, in: manifest))
-        }
-    }
-
-    private func finish(_ manifest: Manifest, closure: [Int]) throws {
-        let registration = Registration.render(closure.map { manifest.pathInfo($0) })
-        let path = configuration.registrationPath
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            try FileIO.createDirectories(String(path[..<slash]))
-        }
-        try FileIO.writeAtomically(path, Array(registration.utf8))
-        for p in closure { for id in manifest.paths[p].chunks { cache.remove(id) } }
-        end(.finished(report))
+        report.swarm = client!.statistics
+        finishedAt = loop.nowMilliseconds
+        if listener == nil || configuration.lingerIdleMilliseconds == 0 { end(.finished(report)) }
     }
 
     private func fail(_ line: String) {
         end(.failed(line))
     }
 
+    /// Stops now: a finished fetch that is only serving ends as finished, any other as failed.
+    public func interrupt(_ reason: String) {
+        end(finishedAt != nil ? .finished(report) : .failed(reason))
+    }
+
     private func end(_ result: Outcome) {
         guard outcome == nil else { return }
-        outcome = result
+        if let client { report.swarm = client.statistics }
+        if case .finished = result, let manifest = client?.manifest {
+            // Restored paths serve their chunks from the store now; the cache copies go.
+            for p in closure { for id in manifest.paths[p].chunks { cache.remove(id) } }
+        }
+        if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()
         timer = nil
-        connection?.close()
-        connection = nil
+        listener?.close()
+        listener = nil
+        gate.close()
+        for link in links.values {
+            link.sender.close()
+            link.connection.close()
+        }
+        links = [:]
+        let ended = whenEnded
+        whenEnded = nil
+        ended?()
     }
 
     /// Indices of the closure of `top` (the manifest may hold several toplevels' closures).

@@ -1,5 +1,6 @@
-// `rookery seed`: serves manifests and chunks from the store over the chunk protocol. One pure
-// ServerSession per connection; chunk bytes are read from the store when the socket has room.
+// `rookery seed`: raven's chunk service. The pure SeedCore decides (handshake, manifests, the
+// tracker, super-seeding); this driver owns the sockets, reads chunk bytes from the store when a
+// socket has room, caps the upload, and times out silent connections.
 import NixFormats
 import Runtime
 import Store
@@ -9,34 +10,45 @@ public final class SeedService {
     public struct Configuration: Sendable {
         public var listen: SocketAddress
         /// Bytes queued on one socket before the seed stops reading more chunks for it.
-        public var writeHighWater = 4 << 20
+        public var writeHighWater = 1 << 20
         public var handshakeTimeoutMilliseconds: UInt64 = 10_000
         /// A connection that sends nothing for this long, with nothing left to send it, is closed.
         public var idleTimeoutMilliseconds: UInt64 = 30_000
+        /// Upload cap in bytes per second over all connections; 0: none.
+        public var uploadBytesPerSecond: UInt64 = 0
 
         public init(listen: SocketAddress) { self.listen = listen }
     }
 
     let loop: EventLoop
     let configuration: Configuration
-    let catalog: ManifestCatalog
     let chunks: ChunkServer
     let nodeID: [UInt8]
+    var core: SeedCore
     private var listener: TCPListener?
+    private var gate: UploadGate
+    private var nextID = 1
+    fileprivate var connections: [Int: ServedConnection] = [:]
     public private(set) var boundAddress: SocketAddress?
-    /// Chunk bytes sent since start (for logs and, later, status).
-    public private(set) var bytesServed: UInt64 = 0
+    /// Chunk bytes sent to connections that have closed; `bytesServed` adds the open ones.
+    private var bytesOfClosed: UInt64 = 0
 
     public init(
-        loop: EventLoop, configuration: Configuration, catalog: ManifestCatalog, store: StoreRoot, nodeID: [UInt8]
+        loop: EventLoop, configuration: Configuration, catalog: ManifestCatalog, store: StoreRoot, nodeID: [UInt8],
+        randomSeed: UInt64
     ) {
         self.loop = loop
         self.configuration = configuration
-        self.catalog = catalog
         self.nodeID = nodeID
         chunks = ChunkServer(store: store)
         for entry in catalog.entries { chunks.add(entry.manifest) }
+        core = SeedCore(
+            catalog: catalog, hello: Hello(role: .seed, nodeID: nodeID, listenPort: 0), randomSeed: randomSeed)
+        gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
     }
+
+    /// Chunk bytes sent since start.
+    public var bytesServed: UInt64 { connections.values.reduce(bytesOfClosed) { $0 + $1.sender.bytesSent } }
 
     public func start() throws(RuntimeError) {
         let listener = try TCPListener(loop: loop)
@@ -50,130 +62,110 @@ public final class SeedService {
     public func stop() {
         listener?.close()
         listener = nil
-        for handler in Array(connections.values) { handler.finish() }
+        for id in connections.keys.sorted() { finish(id) }
+        gate.close()
     }
 
-    /// Open connections; a handler removes itself when it finishes.
-    fileprivate var connections: [ObjectIdentifier: ServedConnection] = [:]
-
     private func accept(_ connection: TCPConnection) {
-        let handler = ServedConnection(service: self, connection: connection)
-        connections[ObjectIdentifier(handler)] = handler
+        let id = nextID
+        nextID += 1
+        let sender = ChunkSender(connection: connection, gate: gate, highWater: configuration.writeHighWater) {
+            [weak self] id in (try? self?.chunks.read(id)) ?? nil
+        }
+        let handler = ServedConnection(service: self, id: id, connection: connection, sender: sender)
+        connections[id] = handler
+        core.accepted(id, remote: connection.peerAddress.flatMap { PeerAddress(host: $0.host, port: $0.port) })
         handler.start()
     }
 
-    fileprivate func count(_ bytes: Int) { bytesServed += UInt64(bytes) }
+    fileprivate func perform(_ actions: [SeedCore.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let id, let message):
+                connections[id]?.connection.write(FrameCodec.encode(message))
+            case .serve(let id, let ids):
+                connections[id]?.sender.enqueue(ids)
+            case .close(let id, _):
+                finish(id)
+            }
+        }
+    }
+
+    fileprivate func finish(_ id: Int) {
+        guard let handler = connections.removeValue(forKey: id) else { return }
+        bytesOfClosed += handler.sender.bytesSent
+        core.closed(id)
+        handler.close()
+    }
 }
 
-/// One client of the seed: decoder, session, and a queue of chunks to send as the socket drains.
+/// One client of the seed: its frame decoder and watchdog.
 private final class ServedConnection {
-    let service: SeedService
+    unowned let service: SeedService
+    let id: Int
     let connection: TCPConnection
+    let sender: ChunkSender
     var decoder: FrameDecoder
-    var session: ServerSession
-    var pending: [ChunkID] = []
-    var pendingHead = 0
     var watchdog: Timer?
     var lastActivity: UInt64 = 0
 
-    init(service: SeedService, connection: TCPConnection) {
+    init(service: SeedService, id: Int, connection: TCPConnection, sender: ChunkSender) {
         self.service = service
+        self.id = id
         self.connection = connection
+        self.sender = sender
         var limits = FrameLimits()
         limits.maxManifestBytes = 0  // clients never send manifests to the seed
         decoder = FrameDecoder(limits: limits)
-        session = ServerSession(
-            hello: Hello(role: .seed, nodeID: service.nodeID, listenPort: service.boundAddress?.port ?? 0))
     }
 
     func start() {
-        // The connection's callbacks hold this handler; it lives as long as the socket.
-        connection.whenDrained { [self] in pump() }
+        let service = self.service
+        let id = self.id
         do {
-            try connection.startReading(onData: { [self] bytes in received(bytes) }, onEnd: { [self] _ in finish() })
+            try connection.startReading(
+                onData: { [weak self] bytes in self?.received(bytes) }, onEnd: { _ in service.finish(id) })
             // One timer watches both the handshake and idleness, checking a few times per limit.
             let timer = try Timer(loop: service.loop)
             let configuration = service.configuration
             let period = max(
                 100, min(configuration.handshakeTimeoutMilliseconds, configuration.idleTimeoutMilliseconds) / 4)
             lastActivity = service.loop.nowMilliseconds
-            timer.start(after: period, repeat: period) { [self] in
-                let quiet = service.loop.nowMilliseconds - lastActivity
-                if session.state == .awaitingHello && quiet >= configuration.handshakeTimeoutMilliseconds {
-                    finish()
-                } else if quiet >= configuration.idleTimeoutMilliseconds && pendingHead == pending.count
-                    && connection.queuedBytes == 0
-                {
-                    finish()
+            timer.start(after: period, repeat: period) { [weak self] in
+                guard let self else { return }
+                let quiet = service.loop.nowMilliseconds - self.lastActivity
+                if service.core.state(of: id) == .awaitingHello && quiet >= configuration.handshakeTimeoutMilliseconds {
+                    service.finish(id)
+                } else if quiet >= configuration.idleTimeoutMilliseconds && self.sender.isIdle {
+                    service.finish(id)
                 }
             }
             watchdog = timer
         } catch {
-            finish()
+            service.finish(id)
         }
     }
 
     func received(_ bytes: UnsafeRawBufferPointer) {
         lastActivity = service.loop.nowMilliseconds
         decoder.append(bytes)
-        while true {
+        while !connection.isClosed {
             let message: Message?
             do {
                 message = try decoder.next()
             } catch {
-                perform(session.malformed(error))
+                service.perform(service.core.malformed(id, error))
                 return
             }
             guard let message else { break }
-            perform(session.received(message, catalog: service.catalog))
-            if connection.isClosed { return }
+            service.perform(service.core.received(id, message))
         }
     }
 
-    func perform(_ actions: [ServerSession.Action]) {
-        for action in actions {
-            switch action {
-            case .send(let message):
-                connection.write(FrameCodec.encode(message))
-            case .serve(let ids):
-                pending.append(contentsOf: ids)
-                pump()
-            case .close:
-                finish()
-            }
-        }
-    }
-
-    /// Sends queued chunks while the socket has room; reading pauses while it is full.
-    func pump() {
-        while pendingHead < pending.count && connection.queuedBytes < service.configuration.writeHighWater {
-            let id = pending[pendingHead]
-            pendingHead += 1
-            do {
-                if let data = try service.chunks.read(id) {
-                    connection.write(FrameCodec.encode(.chunk(id, data[...])))
-                    service.count(data.count)
-                } else {
-                    connection.write(FrameCodec.encode(.missing(id)))
-                }
-            } catch {
-                connection.write(FrameCodec.encode(.missing(id)))
-            }
-        }
-        if pendingHead == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingHead = 0
-            connection.resumeReading()
-        } else {
-            connection.pauseReading()
-        }
-    }
-
-    func finish() {
-        service.connections[ObjectIdentifier(self)] = nil
+    func close() {
         watchdog?.close()
         watchdog = nil
-        connection.whenDrained {}
+        sender.close()
         connection.close()
     }
 }

@@ -1,6 +1,7 @@
 // The fetching side of one connection, as a pure state machine: HELLO both ways, the manifest
 // asked for and verified against the trusted keys before anything else, then chunks.
 import NixFormats
+import Sodium
 
 public struct ClientSession: Sendable {
     public enum State: Equatable, Sendable {
@@ -13,8 +14,8 @@ public struct ClientSession: Sendable {
 
     public enum Action: Equatable, Sendable {
         case send(Message)
-        /// The manifest verified under a trusted key: plan the fetch.
-        case verified(Manifest)
+        /// The manifest verified under a trusted key (and its id): plan the fetch.
+        case verified(Manifest, Digest256)
         case chunk(ChunkID, ArraySlice<UInt8>)
         case missing(ChunkID)
         /// Stop: one line for the console.
@@ -51,7 +52,7 @@ public struct ClientSession: Sendable {
                 let signed = try SignedManifest.decode(file[...])
                 let manifest = try signed.verified(trustedKeys: trustedKeys)
                 state = .transferring
-                return [.verified(manifest)]
+                return [.verified(manifest, signed.id)]
             } catch let error as ManifestTrustError {
                 return fail("manifest refused: \(error)")
             } catch {

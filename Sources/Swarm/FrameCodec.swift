@@ -10,8 +10,10 @@ public struct FrameLimits: Sendable {
     public var maxManifestBytes = ManifestLimits.maxBodyBytes + 64 * 1024
     /// Every other message.
     public var maxControlBytes = 64 * 1024
-    /// Chunk ids in one REQUEST.
+    /// Chunk ids in one REQUEST, and indices in one HAVE or OFFER.
     public var maxRequestCount = 256
+    /// Entries in one PEERS answer.
+    public var maxPeers = 200
 
     public init() {}
 
@@ -64,6 +66,27 @@ public enum FrameCodec {
             w.string(text)
         case .ping(let n), .pong(let n):
             w.u64(n)
+        case .bitfield(let manifest, let bits):
+            w.raw(manifest.bytes)
+            w.u32(UInt32(bits.count))
+            w.raw(bits.bytes)
+        case .have(let indices), .offer(let indices):
+            w.u16(UInt16(indices.count))
+            for i in indices { w.u32(i) }
+        case .getPeers(let max):
+            w.u16(max)
+        case .peers(let entries):
+            w.u16(UInt16(entries.count))
+            for e in entries {
+                w.u8(e.address.ip.count == 4 ? 4 : 6)
+                w.raw(e.address.ip)
+                w.u16(e.address.port)
+                w.raw(e.nodeID)
+                w.u8(e.complete ? 1 : 0)
+            }
+        case .requestAny(let count, let bytes):
+            w.u16(count)
+            w.u32(bytes)
         }
         let length = UInt32(w.bytes.count - 4).littleEndian
         withUnsafeBytes(of: length) { w.bytes.replaceSubrange(0..<4, with: $0) }
@@ -117,6 +140,46 @@ public enum FrameCodec {
             message = .ping(try r.u64())
         case .pong:
             message = .pong(try r.u64())
+        case .bitfield:
+            let manifest = try r.digest()
+            let count = Int(try r.u32())
+            guard let bits = Bitfield(count: count, bytes: Array(try r.take(r.remaining))) else {
+                throw .malformed("BITFIELD of \(count) bits has the wrong length or spare bits set")
+            }
+            message = .bitfield(manifest: manifest, bits)
+        case .have, .offer:
+            let count = Int(try r.u16())
+            guard count <= limits.maxRequestCount, count >= (type == .have ? 1 : 0) else {
+                throw .malformed("\(type) of \(count) indices")
+            }
+            var indices: [UInt32] = []
+            indices.reserveCapacity(count)
+            for _ in 0..<count { indices.append(try r.u32()) }
+            message = type == .have ? .have(indices) : .offer(indices)
+        case .getPeers:
+            message = .getPeers(try r.u16())
+        case .peers:
+            let count = Int(try r.u16())
+            guard count <= limits.maxPeers else { throw .malformed("PEERS of \(count) entries") }
+            var entries: [PeerEntry] = []
+            for _ in 0..<count {
+                let family = try r.u8()
+                guard family == 4 || family == 6 else { throw .malformed("address family \(family)") }
+                let ip = Array(try r.take(family == 4 ? 4 : 16))
+                let port = try r.u16()
+                let nodeID = Array(try r.take(16))
+                let flags = try r.u8()
+                guard flags <= 1, let address = PeerAddress(ip: ip, port: port) else {
+                    throw .malformed("bad PEERS entry")
+                }
+                entries.append(PeerEntry(address: address, nodeID: nodeID, complete: flags == 1))
+            }
+            message = .peers(entries)
+        case .requestAny:
+            let count = try r.u16()
+            let bytes = try r.u32()
+            guard count >= 1 else { throw .malformed("REQUEST_ANY of 0 chunks") }
+            message = .requestAny(count: count, bytes: bytes)
         }
         guard r.isAtEnd else { throw .malformed("\(r.remaining) bytes after a \(type) payload") }
         return message

@@ -12,6 +12,12 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case error = 0x07
     case ping = 0x08
     case pong = 0x09
+    case bitfield = 0x0A
+    case have = 0x0B
+    case getPeers = 0x0C
+    case peers = 0x0D
+    case requestAny = 0x0E
+    case offer = 0x0F
 }
 
 /// Who is speaking: an initrd agent or fetcher, a booted peer, or raven's seed.
@@ -69,6 +75,17 @@ public enum Message: Equatable, Sendable {
     case error(ErrorCode, String)
     case ping(UInt64)
     case pong(UInt64)
+    /// What the sender holds of a manifest's chunk table (to the seed: it joins that swarm).
+    case bitfield(manifest: Digest256, Bitfield)
+    /// Chunk-table indices the sender verified since its BITFIELD.
+    case have([UInt32])
+    /// Asks the seed for up to this many peers of the announced swarm.
+    case getPeers(UInt16)
+    case peers([PeerEntry])
+    /// Asks the seed to choose chunks the sender lacks: at most `count`, about `bytes`.
+    case requestAny(count: UInt16, bytes: UInt32)
+    /// The seed's choice; those CHUNK frames follow. Empty: nothing to hand out now.
+    case offer([UInt32])
 
     public var type: MessageType {
         switch self {
@@ -81,6 +98,12 @@ public enum Message: Equatable, Sendable {
         case .error: .error
         case .ping: .ping
         case .pong: .pong
+        case .bitfield: .bitfield
+        case .have: .have
+        case .getPeers: .getPeers
+        case .peers: .peers
+        case .requestAny: .requestAny
+        case .offer: .offer
         }
     }
 
@@ -95,6 +118,12 @@ public enum Message: Equatable, Sendable {
         case (.error(let c, let m), .error(let d, let n)): c == d && m == n
         case (.ping(let x), .ping(let y)): x == y
         case (.pong(let x), .pong(let y)): x == y
+        case (.bitfield(let m, let x), .bitfield(let n, let y)): m == n && x == y
+        case (.have(let x), .have(let y)): x == y
+        case (.getPeers(let x), .getPeers(let y)): x == y
+        case (.peers(let x), .peers(let y)): x == y
+        case (.requestAny(let c, let b), .requestAny(let d, let e)): c == d && b == e
+        case (.offer(let x), .offer(let y)): x == y
         default: false
         }
     }

@@ -12,11 +12,15 @@ public struct ServerSession: Sendable {
         case send(Message)
         /// Send these chunks (or MISSING for any not held), in this order.
         case serve([ChunkID])
+        /// A swarm message (BITFIELD, HAVE, GET_PEERS, REQUEST_ANY) for the seed's tracker.
+        case swarm(Message)
         case close(reason: String)
     }
 
     public private(set) var state: State = .awaitingHello
     let hello: Hello
+    /// The other side's HELLO, once received.
+    public private(set) var theirs: Hello?
 
     public init(hello: Hello) { self.hello = hello }
 
@@ -33,6 +37,7 @@ public struct ServerSession: Sendable {
                 ]
             }
             state = .ready
+            self.theirs = theirs
             return [.send(.hello(hello))]
         case (.awaitingHello, _):
             return violation("expected HELLO first")
@@ -45,6 +50,8 @@ public struct ServerSession: Sendable {
             return [.send(.pong(nonce))]
         case (.ready, .pong), (.ready, .error):
             return []
+        case (.ready, .bitfield), (.ready, .have), (.ready, .getPeers), (.ready, .requestAny):
+            return [.swarm(message)]
         case (.ready, _):
             return violation("unexpected \(message.type)")
         }

@@ -2,7 +2,8 @@
 // fully static. Fetches a closure from the seed into a target root and writes its registration;
 // on failure prints one line and exits non-zero, so the initrd can drop to its shell.
 //
-//   rookery-agent --seed IP:PORT --trusted-key NAME:BASE64 [--trusted-key …] --root DIR TOPLEVEL
+//   rookery-agent --seed IP:PORT --trusted-key NAME:BASE64 [--trusted-key …] --root DIR
+//                 [--listen IP:PORT] [--linger SECONDS] [--upload-mbit N] TOPLEVEL
 import Glibc
 import NixFormats
 import Runtime
@@ -22,10 +23,7 @@ struct AgentMain {
             do {
                 switch try FetchRunner.run(configuration) {
                 case .finished(let r):
-                    print(
-                        "rookery-agent: \(r.paths) paths ready (\(r.pathsAlreadyPresent) were present, "
-                            + "\(r.chunksFetched) chunks fetched, \(r.bytesFetched) bytes, \(r.chunksReused) reused); "
-                            + "registration in \(configuration.registrationPath)")
+                    print("rookery-agent: \(r.summary); registration in \(configuration.registrationPath)")
                     exit(0)
                 case .failed(let line):
                     fail(line, code: 1)
@@ -49,6 +47,9 @@ enum AgentArguments {
         var keys: [NixPublicKey] = []
         var root: String?
         var toplevel: StorePath?
+        var listen: SocketAddress?
+        var linger: UInt64 = 0
+        var upload: UInt64 = 0
         var i = 0
         while i < args.count {
             let arg = args[i]
@@ -67,6 +68,21 @@ enum AgentArguments {
                     return .failure(.init("--trusted-key wants NAME:BASE64 (a Nix public key)"))
                 }
                 keys.append(k)
+            case "--listen":
+                guard let v = value(), let a = SocketAddress(parsing: v) else {
+                    return .failure(.init("--listen wants IP:PORT"))
+                }
+                listen = a
+            case "--linger":
+                guard let v = value(), let seconds = Double(v), seconds >= 0, seconds < 86_400 else {
+                    return .failure(.init("--linger wants seconds"))
+                }
+                linger = UInt64(seconds * 1000)
+            case "--upload-mbit":
+                guard let v = value(), let mbit = Double(v), mbit >= 0, mbit < 1_000_000 else {
+                    return .failure(.init("--upload-mbit wants a rate in Mbit/s"))
+                }
+                upload = UInt64(mbit * 125_000)
             case "--root":
                 guard let v = value() else { return .failure(.init("--root wants a folder")) }
                 root = v
@@ -81,8 +97,12 @@ enum AgentArguments {
         guard let seed, let root, let toplevel, !keys.isEmpty else {
             return .failure(.init("--seed, --trusted-key, --root and a toplevel are required"))
         }
-        return .success(
-            FetchEngine.Configuration(seed: seed, trustedKeys: keys, toplevel: toplevel, root: StoreRoot(root: root)))
+        var configuration = FetchEngine.Configuration(
+            seed: seed, trustedKeys: keys, toplevel: toplevel, root: StoreRoot(root: root))
+        configuration.listen = listen
+        configuration.lingerIdleMilliseconds = linger
+        configuration.uploadBytesPerSecond = upload
+        return .success(configuration)
     }
 
     struct ArgumentError: Error {

@@ -23,6 +23,18 @@ struct FetchCommand: ParsableCommand {
     @Option(help: "Target root; paths go to ROOT/nix/store.")
     var root: String
 
+    @Option(help: "Serve peers on IP:PORT while fetching (port 0: any free port).")
+    var listen: String?
+
+    @Option(help: "After finishing, serve peers until none asked for this many seconds.")
+    var linger: Double = 0
+
+    @Option(help: "Upload cap to peers in Mbit/s (0: none).")
+    var uploadMbit: Double = 0
+
+    @Flag(help: .hidden)
+    var faultCorruptUploads = false
+
     func run() throws {
         guard let address = SocketAddress(parsing: seed) else {
             throw CommandFailure("--seed wants IP:PORT, got '\(seed)'")
@@ -36,14 +48,21 @@ struct FetchCommand: ParsableCommand {
             throw CommandFailure(error)
         }
         guard !keys.isEmpty else { throw CommandFailure("at least one --trusted-key is needed") }
+        var configuration = FetchEngine.Configuration(
+            seed: address, trustedKeys: keys, toplevel: path, root: StoreRoot(root: root))
+        if let listen {
+            guard let a = SocketAddress(parsing: listen) else {
+                throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
+            }
+            configuration.listen = a
+        }
+        configuration.lingerIdleMilliseconds = UInt64(max(linger, 0) * 1000)
+        configuration.uploadBytesPerSecond = UInt64(max(uploadMbit, 0) * 125_000)
+        configuration.corruptsUploads = faultCorruptUploads
         AllocatorTuning.forChunkTraffic()
-        let outcome = try FetchRunner.run(
-            FetchEngine.Configuration(seed: address, trustedKeys: keys, toplevel: path, root: StoreRoot(root: root)))
-        switch outcome {
+        switch try FetchRunner.run(configuration) {
         case .finished(let r):
-            print(
-                "rookery fetch: \(r.paths) paths (\(r.pathsAlreadyPresent) already present), \(r.chunksFetched) chunks "
-                    + "fetched (\(r.bytesFetched) bytes), \(r.chunksReused) reused")
+            print("rookery fetch: \(r.summary)")
         case .failed(let line):
             throw CommandFailure(line)
         }

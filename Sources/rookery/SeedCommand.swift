@@ -25,6 +25,9 @@ struct SeedCommand: ParsableCommand {
     @Option(help: "Seconds a client may stay silent, with nothing left to send it, before it is dropped.")
     var idleTimeout: Double = 30
 
+    @Option(help: "Upload cap over all clients in Mbit/s (0: none).")
+    var uploadMbit: Double = 0
+
     func run() throws {
         guard let address = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
@@ -42,9 +45,11 @@ struct SeedCommand: ParsableCommand {
             let loop = try EventLoop()
             var configuration = SeedService.Configuration(listen: address)
             configuration.idleTimeoutMilliseconds = UInt64(max(idleTimeout, 0.1) * 1000)
+            configuration.uploadBytesPerSecond = UInt64(max(uploadMbit, 0) * 125_000)
+            let nodeID = randomBytes(16)
             let service = SeedService(
                 loop: loop, configuration: configuration, catalog: catalog, store: StoreRoot(root: store),
-                nodeID: randomBytes(16))
+                nodeID: nodeID, randomSeed: nodeID.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
             try service.start()
             var signals: SignalWatcher?
             signals = try SignalWatcher(loop: loop) { _ in

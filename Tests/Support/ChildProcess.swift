@@ -41,6 +41,20 @@ public final class RunningProcess: @unchecked Sendable {
         throw TestFailure("no line with '\(marker)' within \(seconds) s; output: \(text)")
     }
 
+    /// Waits (at most `seconds`) for the child to exit; its status.
+    public func waitForExit(seconds: Double = 120) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                throw TestFailure("still running after \(seconds) s; output: \(text)")
+            }
+            usleep(10_000)
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     public func stop() {
         if process.isRunning {
             process.terminate()

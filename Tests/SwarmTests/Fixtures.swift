@@ -31,6 +31,13 @@ enum Fixtures {
     static let nodeID = (0..<16).map { UInt8(0xa0 + $0) }
     static let chunkData = Array("the bytes of a chunk".utf8)
 
+    /// 10 chunks, holding 0, 2 and 9 (two bytes, six spare bits).
+    static var bitfield: Bitfield {
+        var b = Bitfield(count: 10)
+        for i in [0, 2, 9] { b.insert(i) }
+        return b
+    }
+
     /// One message of every type, by vector name.
     static func messages() throws -> [(String, Message)] {
         let chunk = ChunkID(of: chunkData)
@@ -48,6 +55,19 @@ enum Fixtures {
             ("error", .error(.notFound, "no manifest for that toplevel")),
             ("ping", .ping(0x0102_0304_0506_0708)),
             ("pong", .pong(0x0102_0304_0506_0708)),
+            ("bitfield", .bitfield(manifest: Blake2b256.hash(Array("id".utf8)), bitfield)),
+            ("have", .have([0, 9, 0x0102_0304])),
+            ("get-peers", .getPeers(50)),
+            (
+                "peers",
+                .peers([
+                    PeerEntry(address: PeerAddress(host: "10.0.0.7", port: 7021)!, nodeID: nodeID, complete: true),
+                    PeerEntry(address: PeerAddress(host: "fd00::1:2", port: 7022)!, nodeID: nodeID, complete: false),
+                ])
+            ),
+            ("request-any", .requestAny(count: 64, bytes: 2 << 20)),
+            ("offer", .offer([3, 4, 5])),
+            ("offer-empty", .offer([])),
         ]
     }
 }

@@ -78,8 +78,8 @@ import Testing
         #expect(
             early.received(.chunk(ChunkID(of: [1]), [1][...])).first.map { if case .fail = $0 { true } else { false } }
                 == true)
-        let file = SignedManifest.sign(try Fixtures.manifest(), with: [key]).encode()
-        #expect(c.received(.manifest(file)) == [.verified(try Fixtures.manifest())])
+        let signed = SignedManifest.sign(try Fixtures.manifest(), with: [key])
+        #expect(c.received(.manifest(signed.encode())) == [.verified(try Fixtures.manifest(), signed.id)])
         #expect(c.state == .transferring)
         let id = ChunkID(of: [1])
         #expect(c.received(.chunk(id, [1][...])) == [.chunk(id, [1][...])])
@@ -119,55 +119,5 @@ import Testing
             return
         }
         #expect(missing.contains("has no manifest for /nix/store/"))
-    }
-}
-
-@Suite struct FetchPlanTests {
-    @Test func requestsInOrderWithinTheBudgetAndCompletesPaths() throws {
-        let m = try Fixtures.manifest()  // lib: 2 chunks (65536 + 4464 bytes), system: 1 chunk (120 bytes)
-        var plan = FetchPlan(manifest: m, wanted: [0, 1], present: [])
-        #expect(plan.remainingChunks == 3)
-        // A budget smaller than one chunk still lets one chunk through (no deadlock).
-        let first = plan.nextRequest(budget: 1000)
-        #expect(first == [m.paths[0].chunks[0]])
-        #expect(plan.nextRequest(budget: 1000) == [])
-        #expect(plan.inFlightBytes == 65_536)
-        // Wrong bytes for a requested id, and an id never requested.
-        #expect(plan.received(m.paths[0].chunks[0], data: [1, 2, 3][...]) == .corrupt)
-        #expect(plan.received(m.paths[1].chunks[0], data: [1][...]) == .unexpected)
-        #expect(plan.isComplete == false)
-        let rest = plan.nextRequest(budget: 1 << 20)
-        #expect(rest == [m.paths[0].chunks[1], m.paths[1].chunks[0]])
-        #expect(plan.completePaths == [])
-    }
-
-    @Test func acceptsVerifiedChunksAndReportsCompletedPaths() throws {
-        // Real bytes: chunk ids are the BLAKE2b of these slices.
-        let lib = [UInt8](repeating: 7, count: 70_000)
-        let sys = [UInt8](repeating: 9, count: 120)
-        var m = try Fixtures.manifest()
-        m.paths[0].chunks = [ChunkID(of: lib[0..<65_536]), ChunkID(of: lib[65_536...])]
-        m.paths[1].chunks = [ChunkID(of: sys)]
-        var plan = FetchPlan(manifest: m, wanted: [0, 1], present: [m.paths[0].chunks[1]])
-        #expect(plan.remainingChunks == 2)
-        let batch = plan.nextRequest(budget: 1 << 20)
-        #expect(batch == [m.paths[0].chunks[0], m.paths[1].chunks[0]])
-        #expect(plan.received(batch[1], data: sys[...]) == .accepted(completed: [1]))
-        #expect(plan.received(batch[0], data: lib[0..<65_536]) == .accepted(completed: [0]))
-        #expect(plan.isComplete)
-        #expect(plan.completePaths == [0, 1])
-        #expect(plan.inFlightBytes == 0)
-    }
-
-    @Test func missingAndLostChunksAreRequestedAgain() throws {
-        let m = try Fixtures.manifest()
-        var plan = FetchPlan(manifest: m, wanted: [0], present: [])
-        let batch = plan.nextRequest(budget: 1 << 20)
-        #expect(batch.count == 2)
-        plan.notAvailable(batch[0])
-        #expect(plan.nextRequest(budget: 1 << 20) == [batch[0]])
-        plan.connectionLost()
-        #expect(plan.inFlightBytes == 0)
-        #expect(Set(plan.nextRequest(budget: 1 << 20)) == Set(batch))
     }
 }

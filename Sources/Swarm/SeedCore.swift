@@ -1,0 +1,135 @@
+// Everything raven decides, for all its connections at once, as a pure state machine: the
+// handshake and manifests (ServerSession), the tracker, and the super-seeding scheduler. The
+// runtime (or the simulation) feeds it connections and messages and performs its actions.
+import Sodium
+
+public struct SeedCore: Sendable {
+    public enum Action: Equatable, Sendable {
+        case send(Int, Message)
+        /// Send these chunks to the connection, in order (MISSING for any not held).
+        case serve(Int, [ChunkID])
+        case close(Int, reason: String)
+    }
+
+    public struct Counters: Sendable {
+        public var chunksOffered = 0
+        public var chunksRequested = 0
+        public var peerListsSent = 0
+    }
+
+    public let catalog: ManifestCatalog
+    public private(set) var tracker = Tracker()
+    private var schedulers: [Digest256: SeedScheduler] = [:]
+    private var sessions: [Int: ServerSession] = [:]
+    private var remotes: [Int: PeerAddress] = [:]
+    private let hello: Hello
+    private var rng: SplitMix64
+    public private(set) var counters = Counters()
+    /// Peers handed out per PEERS answer at most.
+    public var maxPeersPerAnswer = 50
+
+    public init(catalog: ManifestCatalog, hello: Hello, randomSeed: UInt64) {
+        self.catalog = catalog
+        self.hello = hello
+        rng = SplitMix64(seed: randomSeed)
+        for entry in catalog.entries {
+            let table = ChunkTable(manifest: entry.manifest)
+            tracker.open(entry.signed.id, table: table)
+            schedulers[entry.signed.id] = SeedScheduler(chunkCount: table.count)
+        }
+    }
+
+    /// A connection came in from `remote` (its IP; the port comes from its HELLO).
+    public mutating func accepted(_ connection: Int, remote: PeerAddress?) {
+        sessions[connection] = ServerSession(hello: hello)
+        remotes[connection] = remote
+    }
+
+    public func state(of connection: Int) -> ServerSession.State? { sessions[connection]?.state }
+
+    public mutating func closed(_ connection: Int) {
+        if let (id, _) = tracker.swarm(of: connection) { schedulers[id]?.left(connection) }
+        tracker.leave(connection: connection)
+        sessions[connection] = nil
+        remotes[connection] = nil
+    }
+
+    public mutating func malformed(_ connection: Int, _ error: WireError) -> [Action] {
+        guard var session = sessions[connection] else { return [] }
+        let actions = session.malformed(error)
+        sessions[connection] = session
+        return translate(connection, actions)
+    }
+
+    public mutating func received(_ connection: Int, _ message: Message) -> [Action] {
+        guard var session = sessions[connection] else { return [] }
+        let actions = session.received(message, catalog: catalog)
+        sessions[connection] = session
+        return translate(connection, actions)
+    }
+
+    private mutating func translate(_ connection: Int, _ actions: [ServerSession.Action]) -> [Action] {
+        var out: [Action] = []
+        for action in actions {
+            switch action {
+            case .send(let m): out.append(.send(connection, m))
+            case .close(let reason): out.append(.close(connection, reason: reason))
+            case .serve(let ids):
+                counters.chunksRequested += ids.count
+                if let (id, swarm) = tracker.swarm(of: connection) {
+                    for chunk in ids { if let i = swarm.table.index(of: chunk) { schedulers[id]?.sent(i) } }
+                }
+                out.append(.serve(connection, ids))
+            case .swarm(let m): out += swarmMessage(connection, m)
+            }
+        }
+        return out
+    }
+
+    private mutating func swarmMessage(_ connection: Int, _ message: Message) -> [Action] {
+        switch message {
+        case .bitfield(let manifest, let bits):
+            let theirs = sessions[connection]?.theirs
+            var address: PeerAddress?
+            if let ip = remotes[connection]?.ip, let port = theirs?.listenPort, port != 0 {
+                address = PeerAddress(ip: ip, port: port)
+            }
+            guard
+                tracker.join(
+                    connection: connection, nodeID: theirs?.nodeID ?? [], address: address, manifest: manifest,
+                    bits: bits)
+            else {
+                return [.send(connection, .error(.notFound, "no swarm for that manifest and bitfield"))]
+            }
+            return []
+        case .have(let indices):
+            guard tracker.have(connection: connection, indices) else {
+                return violation(connection, "HAVE outside the announced swarm")
+            }
+            if let (id, _) = tracker.swarm(of: connection) { schedulers[id]?.confirmed(connection, indices) }
+            return []
+        case .getPeers(let max):
+            counters.peerListsSent += 1
+            let entries = tracker.peers(for: connection, max: min(Int(max), maxPeersPerAnswer), using: &rng)
+            return [.send(connection, .peers(entries))]
+        case .requestAny(let count, let bytes):
+            guard let (id, swarm) = tracker.swarm(of: connection), let member = swarm.members[connection] else {
+                return violation(connection, "REQUEST_ANY before BITFIELD")
+            }
+            let others = swarm.members.values.filter { $0.address != nil }.count - (member.address != nil ? 1 : 0)
+            let chosen = schedulers[id]!.offer(
+                to: connection, holding: member.bits, table: swarm.table, holders: swarm.holders, others: others,
+                count: Int(count), bytes: UInt64(bytes))
+            counters.chunksOffered += chosen.count
+            var out: [Action] = [.send(connection, .offer(chosen))]
+            if !chosen.isEmpty { out.append(.serve(connection, chosen.map { swarm.table.ids[Int($0)] })) }
+            return out
+        default:
+            return []
+        }
+    }
+
+    private mutating func violation(_ connection: Int, _ reason: String) -> [Action] {
+        [.send(connection, .error(.protocolViolation, reason)), .close(connection, reason: reason)]
+    }
+}

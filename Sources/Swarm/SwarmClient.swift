@@ -1,0 +1,640 @@
+// A fetching node of the swarm (the initrd agent, `rookery fetch`), for all its connections at
+// once, as a pure state machine. It trusts only the manifest signed by raven: the seed link
+// (handshake, manifest, tracker, REQUEST_ANY) and peer links (HELLO, BITFIELD, HAVE, REQUEST,
+// CHUNK) are driven by events with the time as an input; it answers with actions that the
+// runtime (or the simulation) performs. Every chunk is verified before it is stored or served.
+import NixFormats
+import Sodium
+
+public struct SwarmClient: Sendable {
+    public typealias ConnectionID = Int
+
+    public struct Configuration: Sendable {
+        /// Peer connections this node opens; more may come in, up to `maxConnections`.
+        public var maxOutgoing = 10
+        public var maxConnections = 24
+        /// Bytes asked of one peer and not yet received (enough to cover a LAN's
+        /// bandwidth-delay product, not more: deep queues hide slow peers).
+        public var peerBudgetBytes: UInt64 = 512 << 10
+        /// The same for the seed's REQUEST_ANY.
+        public var seedBudgetBytes: UInt64 = 2 << 20
+        public var maxChunksPerRequest = 64
+        public var initialRandom = 4
+        public var endgameCopies = 2
+        /// A connection with requests open that delivers nothing this long loses them; twice: closed.
+        public var stallMilliseconds: UInt64 = 4000
+        /// With no chunk from anyone this long, chunks no peer holds are asked of the seed by id.
+        public var fallbackMilliseconds: UInt64 = 2000
+        public var announceMilliseconds: UInt64 = 3000
+        /// After an empty OFFER, ask the seed again this much later.
+        public var seedRetryMilliseconds: UInt64 = 250
+        public var handshakeMilliseconds: UInt64 = 10_000
+        /// No progress and no seed for this long: give up.
+        public var idleMilliseconds: UInt64 = 30_000
+        public var listenPort: UInt16 = 0
+
+        public init() {}
+    }
+
+    public enum Action: Equatable, Sendable {
+        case send(ConnectionID, Message)
+        case connect(ConnectionID, PeerAddress)
+        case close(ConnectionID, reason: String)
+        /// The manifest is trusted: the driver looks at its disk and calls `plan`.
+        case verified(Manifest, Digest256)
+        /// A verified chunk: write it.
+        case store(Int, ChunkID, ArraySlice<UInt8>)
+        /// Every chunk of manifest path `index` is stored: restore it.
+        case restore(Int)
+        /// Send these chunks (all held) to the connection.
+        case serve(ConnectionID, [ChunkID])
+        /// Every wanted path is restored: write the registration. Serving goes on.
+        case finished
+        case fail(String)
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var chunksFromSeed = 0
+        public var chunksFromPeers = 0
+        public var bytesFromSeed: UInt64 = 0
+        public var bytesFromPeers: UInt64 = 0
+        public var duplicateChunks = 0
+        public var chunksServed = 0
+        public var bytesServed: UInt64 = 0
+        public var peersBanned = 0
+        public var stalls = 0
+
+        public init() {}
+    }
+
+    struct Link: Sendable {
+        let isSeed: Bool
+        let outgoing: Bool
+        var address: PeerAddress?
+        var nodeID: [UInt8]?
+        /// Peer links: their BITFIELD arrived (for the seed: the manifest is verified).
+        var bits: Bitfield?
+        var connected = false
+        /// Chunk index → when it was asked for.
+        var asked: [Int: UInt64] = [:]
+        var askedBytes: UInt64 = 0
+        var waitingSince: UInt64
+        var strikes = 0
+        var awaitingOffer = false
+        var retryAt: UInt64 = 0
+    }
+
+    public let configuration: Configuration
+    let seedAddress: PeerAddress
+    let hello: Hello
+    let trustedKeys: [NixPublicKey]
+    let selector: ManifestSelector
+    private var rng: SplitMix64
+    private var session: ClientSession
+    private var links: [ConnectionID: Link] = [:]
+    private var nextID = 1
+    private var seedLink: ConnectionID?
+    private var seedDownSince: UInt64?
+    private var seedRetries = 0
+
+    public private(set) var manifest: Manifest?
+    public private(set) var manifestID: Digest256?
+    public private(set) var picker: ChunkPicker?
+    private var pathMissing: [Int] = []
+    private var pathsOfChunk: [[Int]] = []
+    private var knownPeers: [PeerEntry] = []
+    private var failedAt: [PeerAddress: UInt64] = [:]
+    private var banned: Set<[UInt8]> = []
+    private var bannedAddresses: Set<PeerAddress> = []
+    private var lastProgress: UInt64 = 0
+    private var nextAnnounce: UInt64 = 0
+    public private(set) var isFinished = false
+    public private(set) var isFailed = false
+    public private(set) var statistics = Statistics()
+
+    public init(
+        configuration: Configuration, seed: PeerAddress, nodeID: [UInt8], toplevel: StorePath,
+        trustedKeys: [NixPublicKey], randomSeed: UInt64
+    ) {
+        self.configuration = configuration
+        seedAddress = seed
+        hello = Hello(role: .agent, nodeID: nodeID, listenPort: configuration.listenPort)
+        self.trustedKeys = trustedKeys
+        selector = .toplevel(toplevel)
+        rng = SplitMix64(seed: randomSeed)
+        session = ClientSession(hello: hello, selector: selector, trustedKeys: trustedKeys)
+    }
+
+    // MARK: events
+
+    /// Opens the seed connection.
+    public mutating func start(now: UInt64) -> [Action] {
+        lastProgress = now
+        return openSeed(now: now)
+    }
+
+    /// An id for a connection the driver accepted (then call `accepted`).
+    public mutating func newConnectionID() -> ConnectionID {
+        defer { nextID += 1 }
+        return nextID
+    }
+
+    public mutating func connected(_ id: ConnectionID, now: UInt64) -> [Action] {
+        guard var link = links[id] else { return [] }
+        link.connected = true
+        link.waitingSince = now
+        links[id] = link
+        if link.isSeed {
+            seedRetries = 0
+            return session.connected().map { translate($0, on: id, now: now) }.flatMap { $0 }
+        }
+        return greet(id)
+    }
+
+    public mutating func connectFailed(_ id: ConnectionID, reason: String, now: UInt64) -> [Action] {
+        guard let link = links.removeValue(forKey: id) else { return [] }
+        if link.isSeed {
+            seedLink = nil
+            if manifest == nil { return fail("cannot reach the seed at \(seedAddress): \(reason)") }
+            seedDownSince = seedDownSince ?? now
+            return []
+        }
+        if let a = link.address { failedAt[a] = now }
+        return []
+    }
+
+    /// A peer connected to this node.
+    public mutating func accepted(_ id: ConnectionID, now: UInt64) -> [Action] {
+        guard picker != nil, !isFailed, links.count < configuration.maxConnections + 1 else {
+            return [.close(id, reason: "not serving yet or too many connections")]
+        }
+        links[id] = Link(isSeed: false, outgoing: false, connected: true, waitingSince: now)
+        return greet(id)
+    }
+
+    /// The connection ended (either side, any reason).
+    public mutating func closed(_ id: ConnectionID, now: UInt64) -> [Action] {
+        guard let link = links.removeValue(forKey: id) else { return [] }
+        release(link)
+        if let bits = link.bits, !link.isSeed { picker?.peerLeft(bits) }
+        // A peer that hung up (full, or gone) is not dialled again at once.
+        if link.outgoing, !link.isSeed, let a = link.address { failedAt[a] = now }
+        if link.isSeed {
+            seedLink = nil
+            if manifest == nil && !isFailed { return fail("the seed closed the connection") }
+            seedDownSince = seedDownSince ?? now
+            return []
+        }
+        return isFinished ? [] : connectPeers(now: now) + fillAll(now: now)
+    }
+
+    public mutating func malformed(_ id: ConnectionID, _ error: WireError, now: UInt64) -> [Action] {
+        guard let link = links[id] else { return [] }
+        if link.isSeed && manifest == nil { return fail("protocol violation: \(error)") }
+        return drop(id, reason: "protocol violation: \(error)", now: now)
+    }
+
+    public mutating func received(_ id: ConnectionID, _ message: Message, now: UInt64) -> [Action] {
+        guard let link = links[id], !isFailed else { return [] }
+        if link.isSeed && session.state != .transferring {
+            return session.received(message).flatMap { translate($0, on: id, now: now) }
+        }
+        switch message {
+        case .chunk(let chunk, let data):
+            guard let index = picker?.table.index(of: chunk) else {
+                return unexpected(id, "CHUNK \(chunk), which is not in the manifest", now: now)
+            }
+            return chunkArrived(id, index: index, data: data, intact: picker!.table.verify(index, data), now: now)
+        case .ping(let nonce):
+            return [.send(id, .pong(nonce))]
+        case .pong:
+            return []
+        default:
+            return link.isSeed ? seedMessage(id, message, now: now) : peerMessage(id, message, now: now)
+        }
+    }
+
+    /// A chunk arrived whose check the caller already made (`intact`); the simulation, which
+    /// moves no bytes, calls this directly.
+    public mutating func chunkArrived(
+        _ id: ConnectionID, index: Int, data: ArraySlice<UInt8>, intact: Bool, now: UInt64
+    ) -> [Action] {
+        guard var link = links[id], var picker else { return [] }
+        let size = UInt64(picker.table.sizes[index])
+        // A chunk asked for and given up on (a stall) may still come: it is as good, verified.
+        if link.asked.removeValue(forKey: index) != nil {
+            link.askedBytes -= size
+            picker.released(index)
+        }
+        link.waitingSince = now
+        link.strikes = 0
+        links[id] = link
+        self.picker = picker
+        guard intact else {
+            if link.isSeed {
+                return fail(
+                    "the seed sent bytes that do not match chunk \(picker.table.ids[index]); nothing was written")
+            }
+            return ban(id, now: now)
+        }
+        lastProgress = now
+        var actions: [Action] = []
+        if self.picker!.arrived(index) {
+            if link.isSeed {
+                statistics.chunksFromSeed += 1
+                statistics.bytesFromSeed += size
+            } else {
+                statistics.chunksFromPeers += 1
+                statistics.bytesFromPeers += size
+            }
+            actions.append(.store(index, picker.table.ids[index], data))
+            for p in pathsOfChunk[index] {
+                pathMissing[p] -= 1
+                if pathMissing[p] == 0 { actions.append(.restore(p)) }
+            }
+            for other in links.keys.sorted() {
+                let l = links[other]!
+                if l.connected && (l.isSeed ? l.bits != nil : l.nodeID != nil) {
+                    actions.append(.send(other, .have([UInt32(index)])))
+                }
+            }
+        } else {
+            statistics.duplicateChunks += 1
+        }
+        if self.picker!.isComplete && !isFinished {
+            isFinished = true
+            actions.append(.finished)
+        }
+        return actions + fill(id, now: now)
+    }
+
+    /// Timeouts, announces, fallback to the seed, reconnects.
+    public mutating func tick(now: UInt64) -> [Action] {
+        guard !isFailed else { return [] }
+        var actions: [Action] = []
+        if manifest == nil {
+            if now - lastProgress > configuration.handshakeMilliseconds {
+                return fail(
+                    "the seed at \(seedAddress) did not answer for \(configuration.handshakeMilliseconds / 1000) s")
+            }
+            return []
+        }
+        // A link with open requests that delivers nothing gives them back; twice in a row: closed.
+        for id in links.keys.sorted() {
+            guard let link = links[id], !link.asked.isEmpty, now - link.waitingSince > configuration.stallMilliseconds
+            else { continue }
+            statistics.stalls += 1
+            var l = link
+            release(l)
+            l.asked = [:]
+            l.askedBytes = 0
+            l.awaitingOffer = false
+            l.strikes += 1
+            l.waitingSince = now
+            links[id] = l
+            if l.strikes >= 2 && !l.isSeed { actions += drop(id, reason: "stalled", now: now) }
+        }
+        if isFinished { return actions }
+        if now - lastProgress > configuration.idleMilliseconds {
+            return fail(
+                "no progress for \(configuration.idleMilliseconds / 1000) s (the seed at \(seedAddress) is unreachable)"
+            )
+        }
+        if seedLink == nil, let down = seedDownSince {
+            // Reconnect with backoff: 0.5 s, 1 s, 2 s, then every 4 s.
+            let wait = UInt64(500) << UInt64(min(seedRetries, 3))
+            if now - down >= wait {
+                seedRetries += 1
+                seedDownSince = now
+                actions += openSeed(now: now)
+            }
+        }
+        if now >= nextAnnounce, let s = seedLink, links[s]?.bits != nil {
+            nextAnnounce = now + configuration.announceMilliseconds
+            actions.append(.send(s, .getPeers(50)))
+        }
+        actions += fallback(now: now)
+        actions += fillAll(now: now)
+        return actions
+    }
+
+    /// The manifest is trusted; `wantedPaths` are the manifest paths to fetch, `holding` the
+    /// chunk-table indices already on this node's disk (verified), which it can serve.
+    public mutating func plan(wantedPaths: [Int], holding: Set<Int>, now: UInt64) -> [Action] {
+        guard let manifest, picker == nil else { return [] }
+        let table = ChunkTable(manifest: manifest)
+        var wanted = Bitfield(count: table.count)
+        var have = Bitfield(count: table.count)
+        for i in holding where i < table.count { have.insert(i) }
+        pathMissing = [Int](repeating: 0, count: manifest.paths.count)
+        pathsOfChunk = [[Int]](repeating: [], count: table.count)
+        var actions: [Action] = []
+        for p in wantedPaths {
+            for i in table.pathChunks[p] {
+                wanted.insert(i)
+                pathsOfChunk[i].append(p)
+                if !have[i] { pathMissing[p] += 1 }
+            }
+            if pathMissing[p] == 0 { actions.append(.restore(p)) }
+        }
+        var picker = ChunkPicker(table: table, wanted: wanted, have: have)
+        picker.initialRandom = configuration.initialRandom
+        picker.endgameCopies = configuration.endgameCopies
+        self.picker = picker
+        lastProgress = now
+        if picker.isComplete {
+            isFinished = true
+            actions.append(.finished)
+        }
+        return actions + joinSeed(now: now)
+    }
+
+    // MARK: the seed link
+
+    private mutating func openSeed(now: UInt64) -> [Action] {
+        let id = newConnectionID()
+        links[id] = Link(isSeed: true, outgoing: true, address: seedAddress, waitingSince: now)
+        seedLink = id
+        if manifestID != nil {
+            // A reconnect: the same manifest, by id.
+            session = ClientSession(hello: hello, selector: .id(manifestID!), trustedKeys: trustedKeys)
+        }
+        return [.connect(id, seedAddress)]
+    }
+
+    private mutating func translate(_ action: ClientSession.Action, on id: ConnectionID, now: UInt64) -> [Action] {
+        switch action {
+        case .send(let m): return [.send(id, m)]
+        case .fail(let line): return fail(line)
+        case .verified(let m, let mid):
+            if let known = manifestID {
+                // Reconnected: it must be the manifest this fetch started with.
+                guard known == mid else { return fail("the seed now serves a different manifest") }
+                seedDownSince = nil
+                return joinSeed(now: now)
+            }
+            manifest = m
+            manifestID = mid
+            return [.verified(m, mid)]
+        case .chunk(let chunk, let data):
+            guard let index = picker?.table.index(of: chunk) else { return [] }
+            return chunkArrived(id, index: index, data: data, intact: picker!.table.verify(index, data), now: now)
+        case .missing:
+            return []
+        }
+    }
+
+    /// Announce what this node holds and ask for peers and chunks.
+    private mutating func joinSeed(now: UInt64) -> [Action] {
+        guard let s = seedLink, var link = links[s], let picker, let manifestID, session.state == .transferring else {
+            return []
+        }
+        link.bits = Bitfield.full(count: picker.table.count)
+        links[s] = link
+        nextAnnounce = now + configuration.announceMilliseconds
+        var actions: [Action] = [.send(s, .bitfield(manifest: manifestID, picker.have))]
+        if !isFinished { actions.append(.send(s, .getPeers(50))) }
+        return actions + fill(s, now: now)
+    }
+
+    private mutating func seedMessage(_ id: ConnectionID, _ message: Message, now: UInt64) -> [Action] {
+        switch message {
+        case .peers(let entries):
+            knownPeers = entries
+            return connectPeers(now: now)
+        case .offer(let indices):
+            guard var link = links[id], var picker else { return [] }
+            link.awaitingOffer = false
+            if link.asked.isEmpty { link.waitingSince = now }
+            if indices.isEmpty { link.retryAt = now + configuration.seedRetryMilliseconds }
+            for i in indices {
+                let index = Int(i)
+                guard index < picker.table.count else { return fail("protocol violation: OFFER of chunk \(i)") }
+                if link.asked[index] == nil {
+                    link.asked[index] = now
+                    link.askedBytes += UInt64(picker.table.sizes[index])
+                    picker.requested(index)
+                }
+            }
+            links[id] = link
+            self.picker = picker
+            return []
+        case .missing(let chunk):
+            return fail("the seed does not have chunk \(chunk)")
+        case .error(let code, let text):
+            return fail("seed reported \(code): \(text)")
+        case .request(let ids):
+            return serve(id, ids)
+        default:
+            return fail("protocol violation: unexpected \(message.type) from the seed")
+        }
+    }
+
+    // MARK: peer links
+
+    private mutating func greet(_ id: ConnectionID) -> [Action] {
+        var actions: [Action] = [.send(id, .hello(hello))]
+        if let picker, let manifestID { actions.append(.send(id, .bitfield(manifest: manifestID, picker.have))) }
+        return actions
+    }
+
+    private mutating func peerMessage(_ id: ConnectionID, _ message: Message, now: UInt64) -> [Action] {
+        guard var link = links[id], var picker else { return [] }
+        switch message {
+        case .hello(let theirs):
+            guard link.nodeID == nil, theirs.version == Hello.currentVersion else {
+                return drop(id, reason: "bad HELLO", now: now)
+            }
+            guard theirs.nodeID != hello.nodeID, !banned.contains(theirs.nodeID) else {
+                return drop(id, reason: "self or banned", now: now)
+            }
+            // Two links to one node (both dialled at once): keep the one the smaller id opened.
+            if let (other, _) = links.first(where: { $0.key != id && $0.value.nodeID == theirs.nodeID }) {
+                let mine = hello.nodeID
+                let opener = { (l: Link) in l.outgoing ? mine : theirs.nodeID }
+                guard opener(link).lexicographicallyPrecedes(opener(links[other]!)) else {
+                    return drop(id, reason: "duplicate link", now: now)
+                }
+                link.nodeID = theirs.nodeID
+                links[id] = link
+                return drop(other, reason: "duplicate link", now: now)
+            }
+            link.nodeID = theirs.nodeID
+            links[id] = link
+            return []
+        case .bitfield(let mid, let bits):
+            guard link.nodeID != nil, link.bits == nil, mid == manifestID, bits.count == picker.table.count else {
+                return drop(id, reason: "BITFIELD for another manifest or out of order", now: now)
+            }
+            link.bits = bits
+            links[id] = link
+            picker.peerHolds(bits)
+            self.picker = picker
+            return fill(id, now: now)
+        case .have(let indices):
+            guard var bits = link.bits else { return drop(id, reason: "HAVE before BITFIELD", now: now) }
+            for i in indices {
+                guard Int(i) < bits.count else { return drop(id, reason: "HAVE out of range", now: now) }
+                if bits.insert(Int(i)) { picker.peerHolds(Int(i)) }
+            }
+            link.bits = bits
+            links[id] = link
+            self.picker = picker
+            return fill(id, now: now)
+        case .request(let ids):
+            guard link.bits != nil else { return drop(id, reason: "REQUEST before BITFIELD", now: now) }
+            return serve(id, ids)
+        case .missing(let chunk):
+            // The peer no longer serves it (its cache was cleared): ask elsewhere.
+            guard let index = picker.table.index(of: chunk), link.asked.removeValue(forKey: index) != nil else {
+                return []
+            }
+            link.askedBytes -= UInt64(picker.table.sizes[index])
+            link.bits?.remove(index)
+            links[id] = link
+            picker.released(index)
+            self.picker = picker
+            return fillAll(now: now)
+        case .error:
+            return drop(id, reason: "peer reported an error", now: now)
+        default:
+            return drop(id, reason: "unexpected \(message.type)", now: now)
+        }
+    }
+
+    private mutating func serve(_ id: ConnectionID, _ ids: [ChunkID]) -> [Action] {
+        guard let picker else { return [] }
+        var held: [ChunkID] = []
+        var actions: [Action] = []
+        for chunk in ids {
+            if let i = picker.table.index(of: chunk), picker.have[i] {
+                held.append(chunk)
+                statistics.chunksServed += 1
+                statistics.bytesServed += UInt64(picker.table.sizes[i])
+            } else {
+                actions.append(.send(id, .missing(chunk)))
+            }
+        }
+        if !held.isEmpty { actions.insert(.serve(id, held), at: 0) }
+        return actions
+    }
+
+    /// Connects to known peers, completed ones first, within the connection caps.
+    private mutating func connectPeers(now: UInt64) -> [Action] {
+        guard !isFinished, picker != nil else { return [] }
+        var outgoing = links.values.filter { !$0.isSeed && $0.outgoing }.count
+        var actions: [Action] = []
+        for entry in knownPeers {
+            guard outgoing < configuration.maxOutgoing, links.count <= configuration.maxConnections else { break }
+            if entry.nodeID == hello.nodeID || banned.contains(entry.nodeID) || bannedAddresses.contains(entry.address)
+            {
+                continue
+            }
+            if let t = failedAt[entry.address], now - t < 5000 { continue }
+            if links.values.contains(where: { $0.nodeID == entry.nodeID || $0.address == entry.address }) { continue }
+            let id = newConnectionID()
+            links[id] = Link(isSeed: false, outgoing: true, address: entry.address, nodeID: nil, waitingSince: now)
+            outgoing += 1
+            actions.append(.connect(id, entry.address))
+        }
+        return actions
+    }
+
+    // MARK: requests
+
+    private mutating func fillAll(now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        for id in links.keys.sorted() { actions += fill(id, now: now) }
+        return actions
+    }
+
+    /// Tops up one link's requests within its budget.
+    private mutating func fill(_ id: ConnectionID, now: UInt64) -> [Action] {
+        guard !isFinished, var link = links[id], link.connected, var picker else { return [] }
+        if link.isSeed {
+            guard link.bits != nil, !link.awaitingOffer, now >= link.retryAt,
+                link.askedBytes * 2 <= configuration.seedBudgetBytes
+            else { return [] }
+            link.awaitingOffer = true
+            links[id] = link
+            let bytes = configuration.seedBudgetBytes - link.askedBytes
+            return [
+                .send(id, .requestAny(count: UInt16(configuration.maxChunksPerRequest), bytes: UInt32(clamping: bytes)))
+            ]
+        }
+        guard let bits = link.bits, link.askedBytes < configuration.peerBudgetBytes else { return [] }
+        let chosen = picker.pick(
+            from: bits, asked: link.asked, count: configuration.maxChunksPerRequest,
+            budget: configuration.peerBudgetBytes - link.askedBytes, using: &rng)
+        guard !chosen.isEmpty else { return [] }
+        if link.asked.isEmpty { link.waitingSince = now }
+        for i in chosen {
+            link.asked[i] = now
+            link.askedBytes += UInt64(picker.table.sizes[i])
+        }
+        links[id] = link
+        self.picker = picker
+        return [.send(id, .request(chosen.map { picker.table.ids[$0] }))]
+    }
+
+    /// No chunk for a while: ask the seed by id for what no connected peer holds.
+    private mutating func fallback(now: UInt64) -> [Action] {
+        guard now - lastProgress >= configuration.fallbackMilliseconds, let s = seedLink, var link = links[s],
+            link.bits != nil, link.asked.isEmpty, var picker
+        else { return [] }
+        var chosen: [Int] = []
+        var bytes: UInt64 = 0
+        for i in picker.unavailable(limit: configuration.maxChunksPerRequest) {
+            if !chosen.isEmpty && bytes + UInt64(picker.table.sizes[i]) > configuration.seedBudgetBytes { break }
+            bytes += UInt64(picker.table.sizes[i])
+            chosen.append(i)
+        }
+        guard !chosen.isEmpty else { return [] }
+        link.waitingSince = now
+        for i in chosen {
+            link.asked[i] = now
+            link.askedBytes += UInt64(picker.table.sizes[i])
+            picker.requested(i)
+        }
+        links[s] = link
+        self.picker = picker
+        return [.send(s, .request(chosen.map { picker.table.ids[$0] }))]
+    }
+
+    // MARK: ends
+
+    private mutating func release(_ link: Link) {
+        for i in link.asked.keys { picker?.released(i) }
+    }
+
+    private mutating func drop(_ id: ConnectionID, reason: String, now: UInt64) -> [Action] {
+        guard let link = links.removeValue(forKey: id) else { return [] }
+        release(link)
+        if let bits = link.bits, !link.isSeed { picker?.peerLeft(bits) }
+        if link.isSeed { seedLink = nil; seedDownSince = now }
+        return [.close(id, reason: reason)] + (isFinished ? [] : fillAll(now: now))
+    }
+
+    /// A peer sent bytes that are not the chunk: never again, from its id or its address.
+    private mutating func ban(_ id: ConnectionID, now: UInt64) -> [Action] {
+        guard let link = links[id] else { return [] }
+        if let n = link.nodeID { banned.insert(n) }
+        if let a = link.address { bannedAddresses.insert(a) }
+        statistics.peersBanned += 1
+        return drop(id, reason: "sent a corrupt chunk: banned", now: now)
+    }
+
+    private mutating func unexpected(_ id: ConnectionID, _ what: String, now: UInt64) -> [Action] {
+        if links[id]?.isSeed == true { return fail("protocol violation: the seed sent \(what)") }
+        return drop(id, reason: "sent \(what)", now: now)
+    }
+
+    private mutating func fail(_ line: String) -> [Action] {
+        guard !isFailed else { return [] }
+        isFailed = true
+        let all = links.keys.sorted()
+        links = [:]
+        seedLink = nil
+        return [.fail(line)] + all.map { .close($0, reason: "failed") }
+    }
+}
