@@ -116,7 +116,7 @@ public struct SeedCore: Sendable {
             guard let (id, swarm) = tracker.swarm(of: connection), let member = swarm.members[connection] else {
                 return violation(connection, "REQUEST_ANY before BITFIELD")
             }
-            let others = swarm.members.values.filter { $0.address != nil }.count - (member.address != nil ? 1 : 0)
+            let others = swarm.serving - (member.address != nil ? 1 : 0)
             let chosen = schedulers[id]!.offer(
                 to: connection, holding: member.bits, table: swarm.table, holders: swarm.holders, others: others,
                 count: Int(count), bytes: UInt64(bytes))

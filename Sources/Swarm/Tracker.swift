@@ -17,6 +17,8 @@ public struct Tracker: Sendable {
         public var members: [Int: Member] = [:]
         /// How many members hold each chunk.
         public var holders: [UInt16]
+        /// Members that serve (have an address), kept so the seed need not count them per request.
+        public var serving = 0
 
         init(table: ChunkTable) {
             self.table = table
@@ -44,6 +46,7 @@ public struct Tracker: Sendable {
         leave(connection: connection)
         membership[connection] = manifest
         swarms[manifest]!.members[connection] = Member(nodeID: nodeID, address: address, bits: bits)
+        if address != nil { swarms[manifest]!.serving += 1 }
         for i in 0..<bits.count where bits[i] { swarms[manifest]!.holders[i] += 1 }
         return true
     }
@@ -64,6 +67,7 @@ public struct Tracker: Sendable {
             let member = swarms[manifest]?.members.removeValue(forKey: connection)
         else { return }
         for i in 0..<member.bits.count where member.bits[i] { swarms[manifest]!.holders[i] -= 1 }
+        if member.address != nil { swarms[manifest]!.serving -= 1 }
     }
 
     public func swarm(of connection: Int) -> (id: Digest256, swarm: Swarm)? {
