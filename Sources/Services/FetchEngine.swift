@@ -29,6 +29,10 @@ public final class FetchEngine {
         public var uploadBytesPerSecond: UInt64 = 0
         /// Fault injection for tests: serve every chunk with one byte flipped (a lying peer).
         public var corruptsUploads = false
+        /// A booted machine (`rookery peer`): fetch nothing, write nothing, serve the paths of the
+        /// manifest that are on disk until stopped. Each chunk read from the store is checked
+        /// against its id before it is sent, since a live /nix/store is not only ours.
+        public var servesOnly = false
 
         public init(seed: SocketAddress, trustedKeys: [NixPublicKey], toplevel: StorePath, root: StoreRoot) {
             self.seed = seed
@@ -83,6 +87,8 @@ public final class FetchEngine {
     public private(set) var outcome: Outcome?
     /// Called once when the outcome is set (the runner closes its signal watcher there).
     public var whenEnded: (() -> Void)?
+    /// `servesOnly`: called once the manifest is verified and the node serves what it holds.
+    public var whenServing: ((Report) -> Void)?
     /// Where this node serves peers, once listening.
     public private(set) var servingAddress: SocketAddress?
 
@@ -139,7 +145,7 @@ public final class FetchEngine {
         guard outcome == nil, client != nil else { return }
         let now = loop.nowMilliseconds
         perform(client!.tick(now: now))
-        if let done = finishedAt, outcome == nil {
+        if let done = finishedAt, outcome == nil, !configuration.servesOnly {
             let busy = links.values.contains { !$0.sender.isIdle }
             if now - done >= configuration.lingerMaxMilliseconds
                 || (!busy && now - max(done, lastServed) >= configuration.lingerIdleMilliseconds)
@@ -153,8 +159,10 @@ public final class FetchEngine {
 
     private func makeLink(_ connection: TCPConnection, id: Int) -> Link {
         let corrupts = configuration.corruptsUploads
+        let checks = configuration.servesOnly
         let sender = ChunkSender(connection: connection, gate: gate, highWater: 1 << 20) { [weak self] chunk in
             guard var bytes = self?.readChunk(chunk) else { return nil }
+            if checks && ChunkID(of: bytes) != chunk { return nil }
             if corrupts { bytes[0] ^= 0xFF }
             return bytes
         }
@@ -265,7 +273,11 @@ public final class FetchEngine {
         var present: [Int] = []
         for i in closure {
             report.narBytes += manifest.paths[i].narSize
-            if configuration.root.exists(manifest.paths[i].storePath) { present.append(i) } else { wanted.append(i) }
+            if configuration.root.exists(manifest.paths[i].storePath) {
+                present.append(i)
+            } else if !configuration.servesOnly {
+                wanted.append(i)
+            }
         }
         // Other paths of the manifest that happen to be here are served too.
         let closureSet = Set(closure)
@@ -274,6 +286,12 @@ public final class FetchEngine {
         }
         report.paths = closure.count
         report.pathsAlreadyPresent = closure.count - wanted.count
+        if configuration.servesOnly {
+            report.paths = present.count
+            report.pathsAlreadyPresent = present.count
+            return perform(
+                client!.plan(wantedPaths: [], holding: table.chunks(ofPaths: present), now: loop.nowMilliseconds))
+        }
         do {
             try cache.create()
             try configuration.root.createStoreDirectory()
@@ -311,6 +329,11 @@ public final class FetchEngine {
 
     private func finish() {
         guard let manifest = client?.manifest else { return }
+        if configuration.servesOnly {
+            finishedAt = loop.nowMilliseconds
+            whenServing?(report)
+            return
+        }
         do {
             let registration = Registration.render(closure.map { manifest.pathInfo($0) })
             let path = configuration.registrationPath
@@ -338,7 +361,7 @@ public final class FetchEngine {
     private func end(_ result: Outcome) {
         guard outcome == nil else { return }
         if let client { report.swarm = client.statistics }
-        if case .finished = result, let manifest = client?.manifest {
+        if case .finished = result, !configuration.servesOnly, let manifest = client?.manifest {
             // Restored paths serve their chunks from the store now; the cache copies go.
             for p in closure { for id in manifest.paths[p].chunks { cache.remove(id) } }
         }

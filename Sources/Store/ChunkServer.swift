@@ -1,5 +1,8 @@
 // Chunk bytes for the seed (and later peers), read straight from the store paths on disk via
-// each path's NarIndex, built the first time one of its chunks is asked for.
+// each path's NarIndex, built the first time one of its chunks is asked for. Only the most
+// recently built indexes are kept, up to a number of segments (about 100 bytes each): a booted
+// peer serves a whole system (hundreds of thousands of files), and its memory must not grow with
+// it. Building an index reads the path once, so the bound is generous.
 import NixFormats
 import Swarm
 
@@ -12,8 +15,15 @@ public final class ChunkServer {
     private let store: StoreRoot
     private var locations: [ChunkID: Where] = [:]
     private var indexes: [StorePath: NarIndex] = [:]
+    /// Paths of `indexes`, oldest first.
+    private var indexOrder: [StorePath] = []
+    private var segmentsKept = 0
+    private let maxSegments: Int
 
-    public init(store: StoreRoot) { self.store = store }
+    public init(store: StoreRoot, maxSegments: Int = 1 << 18) {
+        self.store = store
+        self.maxSegments = maxSegments
+    }
 
     /// Makes every chunk of `manifest` servable.
     public func add(_ manifest: Manifest) {
@@ -34,7 +44,12 @@ public final class ChunkServer {
             index = cached
         } else {
             index = try NarIndex.build(realPath: store.realPath(location.path))
+            while !indexOrder.isEmpty && segmentsKept + index.segments.count > maxSegments {
+                segmentsKept -= indexes.removeValue(forKey: indexOrder.removeFirst())?.segments.count ?? 0
+            }
             indexes[location.path] = index
+            indexOrder.append(location.path)
+            segmentsKept += index.segments.count
         }
         var out: [UInt8] = []
         out.reserveCapacity(Int(location.range.count))

@@ -38,11 +38,14 @@ public struct Bitfield: Equatable, Sendable {
     }
 
     /// Clears bit `index` (a chunk that turned out unreadable).
-    public mutating func remove(_ index: Int) {
+    /// Clears bit `index`; false if it was clear.
+    @discardableResult
+    public mutating func remove(_ index: Int) -> Bool {
         let mask: UInt8 = 0x80 >> UInt8(index & 7)
-        guard bytes[index >> 3] & mask != 0 else { return }
+        guard bytes[index >> 3] & mask != 0 else { return false }
         bytes[index >> 3] &= ~mask
         setCount -= 1
+        return true
     }
 
     /// Every bit set.

@@ -59,6 +59,8 @@ public struct ChunkPicker: Sendable {
         for i in 0..<bits.count where bits[i] { availability[i] &+= 1 }
     }
     public mutating func peerHolds(_ index: Int) { availability[index] &+= 1 }
+    /// A peer said it no longer has chunk `index` (MISSING).
+    public mutating func peerLost(_ index: Int) { if availability[index] > 0 { availability[index] -= 1 } }
     public mutating func peerLeft(_ bits: Bitfield) {
         for i in 0..<bits.count where bits[i] && availability[i] > 0 { availability[i] -= 1 }
     }

@@ -294,12 +294,12 @@ public struct SwarmClient: Sendable {
             links[id] = l
             if l.strikes >= 2 && !l.isSeed { actions += drop(id, reason: "stalled", now: now) }
         }
-        if isFinished { return actions }
-        if now - lastProgress > configuration.idleMilliseconds {
+        if !isFinished && now - lastProgress > configuration.idleMilliseconds {
             return fail(
                 "no progress for \(configuration.idleMilliseconds / 1000) s (the seed at \(seedAddress) is unreachable)"
             )
         }
+        // A finished node that still serves rejoins too, so that the seed lists it again.
         if seedLink == nil, let down = seedDownSince {
             // Reconnect with backoff: 0.5 s, 1 s, 2 s, then every 4 s.
             let wait = UInt64(500) << UInt64(min(seedRetries, 3))
@@ -309,6 +309,7 @@ public struct SwarmClient: Sendable {
                 actions += openSeed(now: now)
             }
         }
+        if isFinished { return actions }
         if now >= nextAnnounce, let s = seedLink, links[s]?.bits != nil {
             nextAnnounce = now + configuration.announceMilliseconds
             actions.append(.send(s, .getPeers(50)))
@@ -490,7 +491,7 @@ public struct SwarmClient: Sendable {
                 return []
             }
             link.askedBytes -= UInt64(picker.table.sizes[index])
-            link.bits?.remove(index)
+            if link.bits?.remove(index) == true { picker.peerLost(index) }
             links[id] = link
             picker.released(index)
             self.picker = picker

@@ -7,7 +7,8 @@ struct Rookery: ParsableCommand {
         commandName: "rookery",
         abstract: "Boot a lab of NixOS machines from each other.",
         subcommands: [
-            KeygenCommand.self, PublishCommand.self, SeedCommand.self, FetchCommand.self, SimulateCommand.self,
+            KeygenCommand.self, PublishCommand.self, SeedCommand.self, FetchCommand.self, PeerCommand.self,
+            SimulateCommand.self,
             NarCommand.self,
             DemoCommand.self,
         ])

@@ -64,6 +64,14 @@ final class SeedFixture {
         }
     }
 
+    /// A root holding the whole closure (a copy of the source store), like a booted client's.
+    func rootWithTheClosure(_ name: String) throws -> String {
+        let root = scratch.tmp.sub(name)
+        let copy = try NixTool.run("/bin/cp", ["-a", scratch.store, root])
+        guard copy.status == 0 else { throw TestFailure("cp: \(copy.stderr)") }
+        return root
+    }
+
     /// An agent that also serves peers on loopback and lingers after finishing.
     func startSwarmAgent(root: String, linger: Double = 3, extra: [String] = []) throws -> RunningProcess {
         try RunningProcess(

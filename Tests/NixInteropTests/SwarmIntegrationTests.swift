@@ -85,9 +85,7 @@ import Testing
         let f = try SeedFixture(blobKiB: 4096, seedArguments: ["--upload-mbit", "8"])
         // The liar holds the whole closure (a copy of the source store), so the seed lists it
         // first, as a completed peer; it serves every chunk with one byte flipped.
-        let liarRoot = f.scratch.tmp.sub("liar")
-        let copy = try NixTool.run("/bin/cp", ["-a", f.scratch.store, liarRoot])
-        try #require(copy.status == 0, "\(copy.stderr)")
+        let liarRoot = try f.rootWithTheClosure("liar")
         let liar = try RunningProcess(
             try NixTool.rookeryExecutable,
             [

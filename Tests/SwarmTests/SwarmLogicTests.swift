@@ -106,6 +106,18 @@ import Testing
         #expect(p.missing.count == 3)
     }
 
+    @Test func aChunkAPeerLostBecomesTheSeedsToSend() throws {
+        let t = try Self.table(2)
+        var p = ChunkPicker(table: t, wanted: Bitfield.full(count: 2), have: Bitfield(count: 2))
+        var only = Bitfield(count: 2)
+        only.insert(0)
+        p.peerHolds(only)
+        #expect(p.unavailable(limit: 8) == [1])
+        // The peer answered MISSING for chunk 0 (its store changed): nobody else has it.
+        p.peerLost(0)
+        #expect(Set(p.unavailable(limit: 8)) == [0, 1])
+    }
+
     @Test func tokenBucketHoldsTheRate() {
         var b = TokenBucket(bytesPerSecond: 1000, burst: 500, now: 0)
         let waits = [b.take(400, now: 0), b.take(400, now: 0), b.take(1, now: 0), b.take(1, now: 300)]
