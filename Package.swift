@@ -56,7 +56,8 @@ let package = Package(
         .executableTarget(name: "rookery-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
 
         // The initrd agent: Glibc only, linked fully static with `--traits StaticDeps`.
-        .executableTarget(name: "rookery-agent", dependencies: ["Services", "Runtime", "Store", "NixFormats"]),
+        .executableTarget(
+            name: "rookery-agent", dependencies: ["Services", "Runtime", "Store", "Swarm", "NixFormats"]),
 
         // The services: seed and fetch engine, gluing Runtime, Swarm and Store.
         .target(name: "Services", dependencies: ["Runtime", "Swarm", "Store", "NixFormats", "Sodium"]),

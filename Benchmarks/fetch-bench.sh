@@ -20,21 +20,13 @@ agent=$PWD/.build-static/release/rookery-agent
 
 work=$(mktemp -d /tmp/rookery-fetch-bench-XXXXXX)
 trap 'pkill -f "rookery seed --state $work" 2>/dev/null || true; chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-export HOME=$work/home XDG_CACHE_HOME=$work/home/.cache NIX_STATE_DIR=$work/home/nix-state NIX_CONF_DIR=$work/home/etc-nix
-export NIX_CONFIG=$'experimental-features = nix-command\nbuild-users-group =\nsandbox = false\nsubstituters =\n'
-mkdir -p "$HOME" "$work/bb/bin"
-cp "$(command -v busybox)" "$work/bb/bin/busybox"
-for a in sh mkdir head cat ln seq; do ln -s busybox "$work/bb/bin/$a"; done
+. Benchmarks/nix-scratch.sh
+nix_scratch "$work"
 store=$work/store
 
 # Closures: one large path (+ busybox), and many small paths under one toplevel.
 cat > "$work/closures.nix" <<NIX
-let
-  bb = builtins.path { path = $work/bb; name = "busybox"; };
-  mk = name: script: derivation {
-    inherit name; system = builtins.currentSystem; builder = "\${bb}/bin/sh"; args = [ "-c" script ];
-    PATH = "\${bb}/bin";
-  };
+let $nix_builder
   small = i: mk "small-\${toString i}" "mkdir -p \$out; head -c $((small_kib * 1024)) /dev/urandom > \$out/data";
   smalls = builtins.genList small $small_paths;
 in {

@@ -26,6 +26,7 @@ public final class SeedService {
     let nodeID: [UInt8]
     var core: SeedCore
     private var listener: TCPListener?
+    private var ticker: Timer?
     private var gate: UploadGate
     private var nextID = 1
     fileprivate var connections: [Int: ServedConnection] = [:]
@@ -56,12 +57,20 @@ public final class SeedService {
             self?.accept(connection)
         }
         self.listener = listener
+        let ticker = try Timer(loop: loop)
+        ticker.start(after: 250, repeat: 250) { [weak self] in
+            guard let self else { return }
+            self.perform(self.core.tick(now: self.loop.nowMilliseconds))
+        }
+        self.ticker = ticker
     }
 
     /// Stops listening and closes every connection, so the loop can end (graceful stop).
     public func stop() {
         listener?.close()
         listener = nil
+        ticker?.close()
+        ticker = nil
         for id in connections.keys.sorted() { finish(id) }
         gate.close()
     }
@@ -94,8 +103,9 @@ public final class SeedService {
     fileprivate func finish(_ id: Int) {
         guard let handler = connections.removeValue(forKey: id) else { return }
         bytesOfClosed += handler.sender.bytesSent
-        core.closed(id)
+        let freed = core.closed(id)
         handler.close()
+        perform(freed)
     }
 }
 

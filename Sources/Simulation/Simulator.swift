@@ -13,7 +13,7 @@ public struct SimulationParameters: Sendable {
     public var seedMbit = 50.0
     public var closureMiB = 128.0
     public var paths = 300
-    public var chunkSize: UInt32 = 512 * 1024
+    public var chunkSize: UInt32 = ChunkLayout.defaultChunkSize
     public var latencyMilliseconds = 0.25
     /// Clients are switched on at random moments within this many seconds.
     public var startSpreadSeconds = 0.0
@@ -21,6 +21,8 @@ public struct SimulationParameters: Sendable {
     /// The run stops at this multiple of T_min even if clients are still fetching.
     public var timeLimitFactor = 20.0
     public var swarm = SwarmClient.Configuration()
+    /// The seed's cap on chunk bytes on their way while peers exist.
+    public var seedBytesInFlight = SeedScheduler.defaultMaxBytesInFlight
 
     public init() {}
 }
@@ -95,7 +97,7 @@ public struct Simulator {
         let seedAddress = PeerAddress(ip: [10, 255, 255, 254], port: 7020)!
         seed = SeedCore(
             catalog: catalog, hello: Hello(role: .seed, nodeID: Self.nodeID(0), listenPort: 7020),
-            randomSeed: rng.next())
+            randomSeed: rng.next(), maxBytesInFlight: parameters.seedBytesInFlight)
         let bytesPerMbit = 125_000.0
         var hosts = [HostLink(up: parameters.seedMbit * bytesPerMbit, down: parameters.seedMbit * bytesPerMbit)]
         addressOf = [seedAddress]
@@ -123,6 +125,7 @@ public struct Simulator {
                 ? Double.random(in: 0..<parameters.startSpreadSeconds, using: &rng) : 0
             queue.push(t, .start(h))
         }
+        queue.push(0, .tick(0))
     }
 
     static func nodeID(_ host: Int) -> [UInt8] {
@@ -167,6 +170,9 @@ public struct Simulator {
             startedAt[h] = now
             perform(h, clients[h]!.start(now: milliseconds))
             queue.push(now + 0.25, .tick(h))
+        case .tick(0):
+            performSeed(seed.tick(now: milliseconds))
+            queue.push(now + 0.25, .tick(0))
         case .tick(let h):
             perform(h, clients[h]!.tick(now: milliseconds))
             queue.push(now + 0.25, .tick(h))
@@ -204,7 +210,7 @@ public struct Simulator {
         case .closed(let h, let c):
             let e = Endpoint(host: h, connection: c)
             guard peerOf.removeValue(forKey: e) != nil else { return }
-            if h == 0 { seed.closed(c) } else { perform(h, clients[h]!.closed(c, now: milliseconds)) }
+            if h == 0 { performSeed(seed.closed(c)) } else { perform(h, clients[h]!.closed(c, now: milliseconds)) }
         }
     }
 

@@ -20,22 +20,30 @@ public struct SeedCore: Sendable {
     public let catalog: ManifestCatalog
     public private(set) var tracker = Tracker()
     private var schedulers: [Digest256: SeedScheduler] = [:]
+    /// REQUEST_ANYs held back while the scheduler's in-flight cap is reached, oldest first;
+    /// answered as confirmations (HAVE) make room, so raven's uplink never waits on a retry timer.
+    private var parked: [Digest256: [(connection: Int, count: Int, bytes: UInt64)]] = [:]
     private var sessions: [Int: ServerSession] = [:]
     private var remotes: [Int: PeerAddress] = [:]
     private let hello: Hello
     private var rng: SplitMix64
     public private(set) var counters = Counters()
+    /// The time of the last `tick` (milliseconds; time is an input).
+    private var now: UInt64 = 0
     /// Peers handed out per PEERS answer at most.
     public var maxPeersPerAnswer = 50
 
-    public init(catalog: ManifestCatalog, hello: Hello, randomSeed: UInt64) {
+    public init(
+        catalog: ManifestCatalog, hello: Hello, randomSeed: UInt64,
+        maxBytesInFlight: UInt64 = SeedScheduler.defaultMaxBytesInFlight
+    ) {
         self.catalog = catalog
         self.hello = hello
         rng = SplitMix64(seed: randomSeed)
         for entry in catalog.entries {
             let table = ChunkTable(manifest: entry.manifest)
             tracker.open(entry.signed.id, table: table)
-            schedulers[entry.signed.id] = SeedScheduler(chunkCount: table.count)
+            schedulers[entry.signed.id] = SeedScheduler(table: table, maxBytesInFlight: maxBytesInFlight)
         }
     }
 
@@ -47,11 +55,28 @@ public struct SeedCore: Sendable {
 
     public func state(of connection: Int) -> ServerSession.State? { sessions[connection]?.state }
 
-    public mutating func closed(_ connection: Int) {
-        if let (id, _) = tracker.swarm(of: connection) { schedulers[id]?.left(connection) }
+    /// Call a few times a second: members that stopped confirming free the in-flight cap.
+    public mutating func tick(now: UInt64) -> [Action] {
+        self.now = now
+        var out: [Action] = []
+        for id in schedulers.keys.sorted() {
+            schedulers[id]!.expire(now: now)
+            out += unpark(id)
+        }
+        return out
+    }
+
+    /// The connection ended; what it freed may go to parked requests.
+    public mutating func closed(_ connection: Int) -> [Action] {
+        let swarm = tracker.swarm(of: connection)?.0
+        if let id = swarm {
+            schedulers[id]?.left(connection)
+            parked[id]?.removeAll { $0.connection == connection }
+        }
         tracker.leave(connection: connection)
         sessions[connection] = nil
         remotes[connection] = nil
+        return swarm.map { unpark($0) } ?? []
     }
 
     public mutating func malformed(_ connection: Int, _ error: WireError) -> [Action] {
@@ -106,27 +131,51 @@ public struct SeedCore: Sendable {
             guard tracker.have(connection: connection, indices) else {
                 return violation(connection, "HAVE outside the announced swarm")
             }
-            if let (id, _) = tracker.swarm(of: connection) { schedulers[id]?.confirmed(connection, indices) }
-            return []
+            guard let (id, _) = tracker.swarm(of: connection) else { return [] }
+            schedulers[id]?.confirmed(connection, indices, now: now)
+            return unpark(id)
         case .getPeers(let max):
             counters.peerListsSent += 1
             let entries = tracker.peers(for: connection, max: min(Int(max), maxPeersPerAnswer), using: &rng)
             return [.send(connection, .peers(entries))]
         case .requestAny(let count, let bytes):
-            guard let (id, swarm) = tracker.swarm(of: connection), let member = swarm.members[connection] else {
+            guard let (id, swarm) = tracker.swarm(of: connection), swarm.members[connection] != nil else {
                 return violation(connection, "REQUEST_ANY before BITFIELD")
             }
-            let others = swarm.serving - (member.address != nil ? 1 : 0)
-            let chosen = schedulers[id]!.offer(
-                to: connection, holding: member.bits, table: swarm.table, holders: swarm.holders, others: others,
-                count: Int(count), bytes: UInt64(bytes))
-            counters.chunksOffered += chosen.count
-            var out: [Action] = [.send(connection, .offer(chosen))]
-            if !chosen.isEmpty { out.append(.serve(connection, chosen.map { swarm.table.ids[Int($0)] })) }
-            return out
+            // A second REQUEST_ANY before the OFFER (the client gave up waiting) replaces the first.
+            parked[id]?.removeAll { $0.connection == connection }
+            if let actions = answer(connection, in: id, count: Int(count), bytes: UInt64(bytes)) { return actions }
+            parked[id, default: []].append((connection, Int(count), UInt64(bytes)))
+            return []
         default:
             return []
         }
+    }
+
+    /// The OFFER for a REQUEST_ANY, or nil while the in-flight cap holds it back.
+    private mutating func answer(_ connection: Int, in id: Digest256, count: Int, bytes: UInt64) -> [Action]? {
+        guard let swarm = tracker.swarms[id], let member = swarm.members[connection] else { return [] }
+        let others = swarm.serving - (member.address != nil ? 1 : 0)
+        if others > 0 && schedulers[id]!.isFull { return nil }
+        let chosen = schedulers[id]!.offer(
+            to: connection, holding: member.bits, table: swarm.table, holders: swarm.holders, others: others,
+            count: count, bytes: bytes, now: now)
+        counters.chunksOffered += chosen.count
+        var out: [Action] = [.send(connection, .offer(chosen))]
+        if !chosen.isEmpty { out.append(.serve(connection, chosen.map { swarm.table.ids[Int($0)] })) }
+        return out
+    }
+
+    /// Answers parked requests, oldest first, while there is room.
+    private mutating func unpark(_ id: Digest256) -> [Action] {
+        var out: [Action] = []
+        while let first = parked[id]?.first,
+            let actions = answer(first.connection, in: id, count: first.count, bytes: first.bytes)
+        {
+            parked[id]!.removeFirst()
+            out += actions
+        }
+        return out
     }
 
     private mutating func violation(_ connection: Int, _ reason: String) -> [Action] {

@@ -15,9 +15,9 @@ public struct SwarmClient: Sendable {
         public var maxConnections = 24
         /// Bytes asked of one peer and not yet received (enough to cover a LAN's
         /// bandwidth-delay product, not more: deep queues hide slow peers).
-        public var peerBudgetBytes: UInt64 = 512 << 10
+        public var peerBudgetBytes: UInt64 = 256 << 10
         /// The same for the seed's REQUEST_ANY.
-        public var seedBudgetBytes: UInt64 = 2 << 20
+        public var seedBudgetBytes: UInt64 = 512 << 10
         public var maxChunksPerRequest = 64
         public var initialRandom = 4
         public var endgameCopies = 2

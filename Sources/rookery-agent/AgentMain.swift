@@ -9,6 +9,7 @@ import NixFormats
 import Runtime
 import Services
 import Store
+import Swarm
 
 @main
 struct AgentMain {
@@ -50,6 +51,7 @@ enum AgentArguments {
         var listen: SocketAddress?
         var linger: UInt64 = 0
         var upload: UInt64 = 0
+        var swarm = SwarmClient.Configuration()
         var i = 0
         while i < args.count {
             let arg = args[i]
@@ -83,6 +85,16 @@ enum AgentArguments {
                     return .failure(.init("--upload-mbit wants a rate in Mbit/s"))
                 }
                 upload = UInt64(mbit * 125_000)
+            // Tuning for benchmarks (not in the usage line): bytes in flight per peer / to the seed.
+            case "--peer-budget-kib", "--seed-budget-kib":
+                guard let v = value(), let kib = UInt64(v), kib >= 64, kib <= 65536 else {
+                    return .failure(.init("\(arg) wants KiB in 64…65536"))
+                }
+                if arg == "--peer-budget-kib" {
+                    swarm.peerBudgetBytes = kib << 10
+                } else {
+                    swarm.seedBudgetBytes = kib << 10
+                }
             case "--root":
                 guard let v = value() else { return .failure(.init("--root wants a folder")) }
                 root = v
@@ -102,6 +114,7 @@ enum AgentArguments {
         configuration.listen = listen
         configuration.lingerIdleMilliseconds = linger
         configuration.uploadBytesPerSecond = upload
+        configuration.swarm = swarm
         return .success(configuration)
     }
 

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Simulation
+import Swarm
 
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,14 +14,19 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "The seed's rate, Mbit/s.") var seedMbit = 50.0
     @Option(help: "Closure size in MiB (NAR bytes).") var closureMib = 128.0
     @Option(help: "Store paths in the closure (sizes log-uniform, 1 KiB to 64 MiB).") var paths = 300
-    @Option(help: "Chunk size in KiB (power of two, 64…4096).") var chunkKib: UInt32 = 512
+    @Option(help: "Chunk size in KiB (power of two, 64…4096).") var chunkKib: UInt32 =
+        ChunkLayout.defaultChunkSize / 1024
     @Option(help: "One-way latency to the switch, ms.") var latencyMs = 0.25
     @Option(help: "Clients start at random moments within this many seconds.") var startSpread = 0.0
     @Option(help: "Random seed; the same value replays the same run.") var randomSeed: UInt64 = 1
     @Option(help: "Requests open per chunk at the tail (1: no endgame).") var endgameCopies = 2
-    @Option(help: "KiB asked of one peer and not yet received.") var peerBudgetKib: UInt64 = 512
-    @Option(help: "KiB asked of the seed and not yet received.") var seedBudgetKib: UInt64 = 2048
+    @Option(help: "KiB asked of one peer and not yet received.") var peerBudgetKib: UInt64 =
+        SwarmClient.Configuration().peerBudgetBytes / 1024
+    @Option(help: "KiB asked of the seed and not yet received.") var seedBudgetKib: UInt64 =
+        SwarmClient.Configuration().seedBudgetBytes / 1024
     @Option(help: "Peer connections each client opens.") var maxOutgoing = 10
+    @Option(help: "KiB the seed has on their way at once while peers exist.")
+    var seedInFlightKib: UInt64 = SeedScheduler.defaultMaxBytesInFlight / 1024
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
@@ -38,6 +44,7 @@ struct SimulateCommand: ParsableCommand {
         p.swarm.endgameCopies = max(1, endgameCopies)
         p.swarm.peerBudgetBytes = peerBudgetKib * 1024
         p.swarm.seedBudgetBytes = seedBudgetKib * 1024
+        p.seedBytesInFlight = max(seedInFlightKib, 1) * 1024
         p.swarm.maxOutgoing = max(1, maxOutgoing)
         let started = Date()
         var simulator = try Simulator(p)

@@ -54,26 +54,93 @@ import Testing
 
     @Test func seedHandsEachChunkToOneMemberWhilePeersExist() throws {
         let t = try Self.table(6)
-        var s = SeedScheduler(chunkCount: 6)
+        var s = SeedScheduler(table: t)
         let none = Bitfield(count: 6)
         var holders = [UInt16](repeating: 0, count: 6)
-        let first = s.offer(to: 1, holding: none, table: t, holders: holders, others: 1, count: 2, bytes: 1 << 20)
-        let second = s.offer(to: 2, holding: none, table: t, holders: holders, others: 1, count: 2, bytes: 1 << 20)
+        let first = s.offer(
+            to: 1, holding: none, table: t, holders: holders, others: 1, count: 2, bytes: 1 << 20, now: 0)
+        let second = s.offer(
+            to: 2, holding: none, table: t, holders: holders, others: 1, count: 2, bytes: 1 << 20, now: 0)
         #expect(first == [0, 1])
         #expect(second == [2, 3])  // not what is on its way to member 1
         // Member 1 confirms chunk 0: a holder now, so nobody gets it from the seed.
-        s.confirmed(1, [0])
+        s.confirmed(1, [0], now: 0)
         holders[0] = 1
-        let third = s.offer(to: 2, holding: none, table: t, holders: holders, others: 1, count: 6, bytes: 1 << 20)
+        let third = s.offer(
+            to: 2, holding: none, table: t, holders: holders, others: 1, count: 6, bytes: 1 << 20, now: 0)
         #expect(third == [4, 5])
         // Member 2 leaves: its chunks on the way (2…5) may be handed out again.
         s.left(2)
         var holdsZero = none
         holdsZero.insert(0)
-        let fourth = s.offer(to: 1, holding: holdsZero, table: t, holders: holders, others: 0, count: 6, bytes: 1 << 20)
+        let fourth = s.offer(
+            to: 1, holding: holdsZero, table: t, holders: holders, others: 0, count: 6, bytes: 1 << 20, now: 0)
         // Alone: anything it lacks and is not already getting (chunk 1 is on its way to it).
         #expect(fourth == [2, 3, 4, 5])
         #expect(s.sentCount == [1, 1, 2, 2, 2, 2])
+    }
+
+    @Test func seedKeepsFewChunksOnTheirWayWhilePeersExist() throws {
+        let t = try Self.table(6)
+        let two = UInt64(t.sizes[0]) + UInt64(t.sizes[1])
+        var s = SeedScheduler(table: t, maxBytesInFlight: two)
+        let none = Bitfield(count: 6)
+        let holders = [UInt16](repeating: 0, count: 6)
+        let first = s.offer(
+            to: 1, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0)
+        #expect(first == [0, 1])  // the cap, not the member's budget
+        #expect(
+            s.offer(to: 2, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0)
+                .isEmpty)
+        s.confirmed(1, [0], now: 0)  // one landed: room for about one more
+        #expect(
+            s.offer(to: 2, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0) == [
+                2
+            ])
+        // Members 1 and 2 confirm nothing more for 2 s: stuck. They stop holding member 3 back,
+        // and get nothing more themselves until they confirm.
+        s.expire(now: 1999)
+        #expect(
+            s.offer(to: 3, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 1999)
+                .isEmpty)
+        s.expire(now: 2000)
+        #expect(
+            s.offer(to: 2, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 2000)
+                .isEmpty)
+        #expect(
+            s.offer(to: 3, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 2000)
+                == [3])
+        // A member alone is not capped: the seed is all it has.
+        var alone = SeedScheduler(table: t, maxBytesInFlight: two)
+        #expect(
+            alone.offer(to: 1, holding: none, table: t, holders: holders, others: 0, count: 6, bytes: 1 << 20, now: 0)
+                .count
+                == 6)
+    }
+
+    @Test func seedAnswersAHeldBackRequestAnyWhenAHaveMakesRoom() throws {
+        let manifest = try Fixtures.manifest()  // 3 chunks: 64 KiB, 4464 B, 120 B
+        let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
+        var catalog = ManifestCatalog()
+        try catalog.add(signed)
+        var core = SeedCore(
+            catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1,
+            maxBytesInFlight: 1)
+        for c in 1...2 {
+            core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
+            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)))
+            _ = core.received(c, .bitfield(manifest: signed.id, Bitfield(count: 3)))
+        }
+        // The cap (1 byte) allows one chunk on its way: member 1 gets it, member 2 waits.
+        let first = core.received(1, .requestAny(count: 8, bytes: 1 << 20))
+        #expect(first.first == .send(1, .offer([0])))
+        #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20)).isEmpty)
+        // Member 1 confirms chunk 0: member 2's request is answered now, with another chunk.
+        #expect(core.received(1, .have([0])).first == .send(2, .offer([1])))
+        // Member 1 asks again and waits behind chunk 1. Member 2 leaves: member 1, alone now, is
+        // answered with all it lacks, the never-sent chunk first.
+        #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20)).isEmpty)
+        #expect(core.closed(2).first == .send(1, .offer([2, 1])))
     }
 
     @Test func pickerGoesRarestFirstThenEndgame() throws {
