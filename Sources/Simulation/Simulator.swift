@@ -39,6 +39,10 @@ public struct SimulationResult: Sendable, Equatable {
     /// Summed over the clients.
     public var stalls = 0
     public var duplicateChunks = 0
+    /// When the seed's uplink sent its last byte, and how long it stood idle before that: what
+    /// the seed could have sent sooner, and what the swarm took after it.
+    public var seedDone = 0.0
+    public var seedIdle = 0.0
 
     public var slowest: Double { completions.compactMap { $0 }.max() ?? .infinity }
     public var slowestOverTMin: Double { slowest / tMin }
@@ -79,6 +83,8 @@ public struct Simulator {
     private var failures: [String] = []
     private var seedConnections = 0
     private var seedBytes: UInt64 = 0
+    private var seedBusyUntil = 0.0
+    private var seedIdle = 0.0
     private var peerBytes: UInt64 = 0
     private var now = 0.0
     private var wantedPaths: [Int]
@@ -155,6 +161,8 @@ public struct Simulator {
         var result = SimulationResult(
             closureBytes: closureBytes, tMin: tMin, completions: Array(completions.dropFirst()), seedBytes: seedBytes,
             peerBytes: peerBytes, failures: failures, events: events)
+        result.seedDone = seedBusyUntil
+        result.seedIdle = seedIdle
         for c in clients.dropFirst() {
             result.stalls += c!.statistics.stalls
             result.duplicateChunks += c!.statistics.duplicateChunks
@@ -251,7 +259,13 @@ public struct Simulator {
             }
             let size = Int(table.sizes[index])
             let (upEnd, arrival) = links.transfer(size + 37, from: host, to: to.host, at: now)
-            if host == 0 { seedBytes += UInt64(size) } else { peerBytes += UInt64(size) }
+            if host == 0 {
+                seedBytes += UInt64(size)
+                seedIdle += max(0, now - seedBusyUntil)
+                seedBusyUntil = upEnd
+            } else {
+                peerBytes += UInt64(size)
+            }
             queue.push(inOrder(e, arrival), .chunk(to.host, to.connection, index))
             links.hosts[host].busy = true
             queue.push(upEnd, .uplinkFree(host))

@@ -42,13 +42,22 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Full or `::`-compressed IPv6 literal, no zone, no embedded IPv4.
     static func parseIPv6(_ text: String) -> [UInt8]? {
+        // Split at each "::" by hand: String.firstRange(of:) would link the regex engine
+        // (_StringProcessing, 1.5 MiB) into the static initrd agent.
         var halves: [String] = []
-        var rest = Substring(text)
-        while let r = rest.firstRange(of: "::") {
-            halves.append(String(rest[..<r.lowerBound]))
-            rest = rest[r.upperBound...]
+        let bytes = Array(text.utf8)
+        var start = 0
+        var i = 0
+        while i + 1 < bytes.count {
+            if bytes[i] == UInt8(ascii: ":") && bytes[i + 1] == UInt8(ascii: ":") {
+                halves.append(String(decoding: bytes[start..<i], as: UTF8.self))
+                i += 2
+                start = i
+            } else {
+                i += 1
+            }
         }
-        halves.append(String(rest))
+        halves.append(String(decoding: bytes[start...], as: UTF8.self))
         guard halves.count <= 2 else { return nil }
         func groups(_ s: String) -> [UInt16]? {
             if s.isEmpty { return [] }

@@ -57,7 +57,8 @@ struct SimulateCommand: ParsableCommand {
                 "clients": p.clients, "closure_bytes": r.closureBytes, "t_min_s": r.tMin, "slowest_s": r.slowest,
                 "slowest_over_t_min": r.slowestOverTMin, "seed_over_closure": r.seedOverClosure,
                 "fastest_s": done.first ?? -1, "median_s": median, "unfinished": r.unfinished, "events": r.events,
-                "wall_s": wall, "stalls": r.stalls, "duplicate_chunks": r.duplicateChunks,
+                "wall_s": wall, "stalls": r.stalls, "duplicate_chunks": r.duplicateChunks, "seed_done_s": r.seedDone,
+                "seed_idle_s": r.seedIdle, "completions_s": done,
             ]
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -66,9 +67,11 @@ struct SimulateCommand: ParsableCommand {
                 String(
                     format:
                         "simulate  N=%d  closure %.0f MiB in %d chunks  T_min %.2f s  slowest %.2f s = %.3f × T_min  "
-                        + "seed bytes ÷ closure %.3f  spread: fastest %.2f s, median %.2f s  unfinished %d  stalls %d  duplicates %d  (%d events, %.1f s wall)",
+                        + "seed bytes ÷ closure %.3f  seed done %.2f s (idle %.2f s)  spread: fastest %.2f s, median %.2f s  "
+                        + "unfinished %d  stalls %d  duplicates %d  (%d events, %.1f s wall)",
                     p.clients, Double(r.closureBytes) / 1_048_576, simulator.chunkCount, r.tMin, r.slowest,
-                    r.slowestOverTMin, r.seedOverClosure, done.first ?? .nan, median, r.unfinished, r.stalls,
+                    r.slowestOverTMin, r.seedOverClosure, r.seedDone, r.seedIdle, done.first ?? .nan, median,
+                    r.unfinished, r.stalls,
                     r.duplicateChunks, r.events, wall))
         }
         for f in r.failures.prefix(5) { print("failure: \(f)") }

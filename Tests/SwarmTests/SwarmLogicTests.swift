@@ -185,6 +185,16 @@ import Testing
         #expect(Set(p.unavailable(limit: 8)) == [0, 1])
     }
 
+    @Test func peerAddressesParseIPv4AndIPv6Literals() {
+        #expect(PeerAddress(host: "10.0.0.7", port: 1)?.ip == [10, 0, 0, 7])
+        #expect(PeerAddress(host: "::1", port: 1)?.ip == [UInt8](repeating: 0, count: 15) + [1])
+        #expect(PeerAddress(host: "fd00::1:2", port: 1)?.host == "fd00:0:0:0:0:0:1:2")
+        #expect(PeerAddress(host: "1:2:3:4:5:6:7:8", port: 1)?.host == "1:2:3:4:5:6:7:8")
+        for bad in ["1::2::3", ":::", "1:2:3", "10.0.0", "10.0.0.256", "1:2:3:4:5:6:7:8:9", "::12345"] {
+            #expect(PeerAddress(host: bad, port: 1) == nil, "\(bad)")
+        }
+    }
+
     @Test func tokenBucketHoldsTheRate() {
         var b = TokenBucket(bytesPerSecond: 1000, burst: 500, now: 0)
         let waits = [b.take(400, now: 0), b.take(400, now: 0), b.take(1, now: 0), b.take(1, now: 300)]
