@@ -14,6 +14,8 @@ public struct FrameLimits: Sendable {
     public var maxRequestCount = 256
     /// Entries in one PEERS answer.
     public var maxPeers = 200
+    /// Node ids in one REPORT.
+    public static let maxReported = 16
 
     public init() {}
 
@@ -87,6 +89,9 @@ public enum FrameCodec {
         case .requestAny(let count, let bytes):
             w.u16(count)
             w.u32(bytes)
+        case .report(let ids):
+            w.u16(UInt16(ids.count))
+            for id in ids { w.raw(id) }
         }
         let length = UInt32(w.bytes.count - 4).littleEndian
         withUnsafeBytes(of: length) { w.bytes.replaceSubrange(0..<4, with: $0) }
@@ -180,6 +185,14 @@ public enum FrameCodec {
             let bytes = try r.u32()
             guard count >= 1 else { throw .malformed("REQUEST_ANY of 0 chunks") }
             message = .requestAny(count: count, bytes: bytes)
+        case .report:
+            let count = Int(try r.u16())
+            guard (1...FrameLimits.maxReported).contains(count) else {
+                throw .malformed("REPORT of \(count) node ids (1…\(FrameLimits.maxReported))")
+            }
+            var ids: [[UInt8]] = []
+            for _ in 0..<count { ids.append(Array(try r.take(16))) }
+            message = .report(ids)
         }
         guard r.isAtEnd else { throw .malformed("\(r.remaining) bytes after a \(type) payload") }
         return message

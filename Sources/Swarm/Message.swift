@@ -18,6 +18,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case peers = 0x0D
     case requestAny = 0x0E
     case offer = 0x0F
+    case report = 0x10
 }
 
 /// Who is speaking: an initrd agent or fetcher, a booted peer, or raven's seed.
@@ -86,6 +87,8 @@ public enum Message: Equatable, Sendable {
     case requestAny(count: UInt16, bytes: UInt32)
     /// The seed's choice; those CHUNK frames follow. Empty: nothing to hand out now.
     case offer([UInt32])
+    /// To the seed: node ids that sent this client chunks not matching their ids (it banned them).
+    case report([[UInt8]])
 
     public var type: MessageType {
         switch self {
@@ -104,6 +107,7 @@ public enum Message: Equatable, Sendable {
         case .peers: .peers
         case .requestAny: .requestAny
         case .offer: .offer
+        case .report: .report
         }
     }
 
@@ -124,6 +128,7 @@ public enum Message: Equatable, Sendable {
         case (.peers(let x), .peers(let y)): x == y
         case (.requestAny(let c, let b), .requestAny(let d, let e)): c == d && b == e
         case (.offer(let x), .offer(let y)): x == y
+        case (.report(let x), .report(let y)): x == y
         default: false
         }
     }

@@ -134,6 +134,9 @@ public struct SeedCore: Sendable {
             guard let (id, _) = tracker.swarm(of: connection) else { return [] }
             schedulers[id]?.confirmed(connection, indices, now: now)
             return unpark(id)
+        case .report(let ids):
+            tracker.report(ids)
+            return []
         case .getPeers(let max):
             counters.peerListsSent += 1
             let entries = tracker.peers(for: connection, max: min(Int(max), maxPeersPerAnswer), using: &rng)

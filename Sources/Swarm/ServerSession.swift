@@ -50,7 +50,8 @@ public struct ServerSession: Sendable {
             return [.send(.pong(nonce))]
         case (.ready, .pong), (.ready, .error):
             return []
-        case (.ready, .bitfield), (.ready, .have), (.ready, .getPeers), (.ready, .requestAny):
+        case (.ready, .bitfield), (.ready, .have), (.ready, .getPeers), (.ready, .requestAny),
+            (.ready, .report):
             return [.swarm(message)]
         case (.ready, _):
             return violation("unexpected \(message.type)")

@@ -616,13 +616,20 @@ public struct SwarmClient: Sendable {
         return [.close(id, reason: reason)] + (isFinished ? [] : fillAll(now: now))
     }
 
-    /// A peer sent bytes that are not the chunk: never again, from its id or its address.
+    /// A peer sent bytes that are not the chunk: never again, from its id or its address; and
+    /// the seed is told, so that it stops counting (and listing) the liar as a holder.
     private mutating func ban(_ id: ConnectionID, now: UInt64) -> [Action] {
         guard let link = links[id] else { return [] }
-        if let n = link.nodeID { banned.insert(n) }
+        var report: [Action] = []
+        if let n = link.nodeID {
+            banned.insert(n)
+            if let s = seedLink, links[s]?.connected == true, session.state == .transferring {
+                report.append(.send(s, .report([n])))
+            }
+        }
         if let a = link.address { bannedAddresses.insert(a) }
         statistics.peersBanned += 1
-        return drop(id, reason: "sent a corrupt chunk: banned", now: now)
+        return report + drop(id, reason: "sent a corrupt chunk: banned", now: now)
     }
 
     private mutating func unexpected(_ id: ConnectionID, _ what: String, now: UInt64) -> [Action] {

@@ -1,6 +1,9 @@
 // The seed's view of each swarm (one per manifest): who is in it, where they serve, what they
 // hold. Members join with BITFIELD, grow with HAVE and are forgotten when their connection to
-// the seed ends. Peers are handed out completed first (Kraken's completeness policy).
+// the seed ends. Peers are handed out completed first (Kraken's completeness policy). A node that
+// a member reports (it sent chunks that did not verify) is suspect from then on: it is listed to
+// nobody and its holdings do not count, so the seed does not hold back chunks it claims to have.
+// A lying report costs only seed bytes (the seed then sends what that node would have served).
 import Sodium
 
 public struct Tracker: Sendable {
@@ -9,6 +12,8 @@ public struct Tracker: Sendable {
         /// Where it serves; nil when it does not (listen port 0).
         public let address: PeerAddress?
         public var bits: Bitfield
+        /// Reported by a member: not listed, its bits not counted.
+        public var suspect = false
     }
 
     public struct Swarm: Sendable {
@@ -29,6 +34,9 @@ public struct Tracker: Sendable {
     public private(set) var swarms: [Digest256: Swarm] = [:]
     /// Which swarm each connection joined.
     private var membership: [Int: Digest256] = [:]
+    /// Node ids reported by members, for as long as the seed runs (bounded: REPORTs are cheap).
+    public private(set) var reported: Set<[UInt8]> = []
+    public static let maxReported = 4096
 
     public init() {}
 
@@ -45,10 +53,31 @@ public struct Tracker: Sendable {
         guard let table = swarms[manifest]?.table, bits.count == table.count else { return false }
         leave(connection: connection)
         membership[connection] = manifest
-        swarms[manifest]!.members[connection] = Member(nodeID: nodeID, address: address, bits: bits)
-        if address != nil { swarms[manifest]!.serving += 1 }
-        for i in 0..<bits.count where bits[i] { swarms[manifest]!.holders[i] += 1 }
+        let member = Member(nodeID: nodeID, address: address, bits: bits, suspect: reported.contains(nodeID))
+        swarms[manifest]!.members[connection] = member
+        count(member, in: manifest, by: 1)
         return true
+    }
+
+    /// Adds (`by` 1) or removes (-1) what a member contributes: holdings and a serving slot.
+    private mutating func count(_ member: Member, in manifest: Digest256, by delta: Int) {
+        guard !member.suspect else { return }
+        if member.address != nil { swarms[manifest]!.serving += delta }
+        for i in 0..<member.bits.count where member.bits[i] {
+            swarms[manifest]!.holders[i] = UInt16(Int(swarms[manifest]!.holders[i]) + delta)
+        }
+    }
+
+    /// A member says these nodes sent it corrupt chunks.
+    public mutating func report(_ nodeIDs: [[UInt8]]) {
+        for id in nodeIDs where reported.count < Self.maxReported && reported.insert(id).inserted {
+            for manifest in swarms.keys.sorted() {
+                for c in swarms[manifest]!.members.keys.sorted() where swarms[manifest]!.members[c]!.nodeID == id {
+                    count(swarms[manifest]!.members[c]!, in: manifest, by: -1)
+                    swarms[manifest]!.members[c]!.suspect = true
+                }
+            }
+        }
     }
 
     /// A member verified more chunks. False when an index is out of range.
@@ -57,7 +86,11 @@ public struct Tracker: Sendable {
         for i in indices {
             let index = Int(i)
             guard index < swarms[manifest]!.table.count else { return false }
-            if swarms[manifest]!.members[connection]!.bits.insert(index) { swarms[manifest]!.holders[index] += 1 }
+            if swarms[manifest]!.members[connection]!.bits.insert(index)
+                && !swarms[manifest]!.members[connection]!.suspect
+            {
+                swarms[manifest]!.holders[index] += 1
+            }
         }
         return true
     }
@@ -66,8 +99,7 @@ public struct Tracker: Sendable {
         guard let manifest = membership.removeValue(forKey: connection),
             let member = swarms[manifest]?.members.removeValue(forKey: connection)
         else { return }
-        for i in 0..<member.bits.count where member.bits[i] { swarms[manifest]!.holders[i] -= 1 }
-        if member.address != nil { swarms[manifest]!.serving -= 1 }
+        count(member, in: manifest, by: -1)
     }
 
     public func swarm(of connection: Int) -> (id: Digest256, swarm: Swarm)? {
@@ -82,7 +114,7 @@ public struct Tracker: Sendable {
         var partial: [PeerEntry] = []
         for c in swarm.members.keys.sorted() where c != connection {
             let m = swarm.members[c]!
-            guard let address = m.address else { continue }
+            guard let address = m.address, !m.suspect else { continue }
             let entry = PeerEntry(address: address, nodeID: m.nodeID, complete: m.bits.isComplete)
             if entry.complete { complete.append(entry) } else { partial.append(entry) }
         }

@@ -97,6 +97,12 @@ import Testing
         let reports = try Self.finishAll(f, try Self.runSwarm(f, count: 8))
         let banned = reports.reduce(0) { $0 + ($1["banned"] ?? 0) }
         #expect(banned >= 1, "nobody met the liar: \(reports.map { $0.fields })")
+        // The first ban is reported to the seed, which stops holding back what the liar claims:
+        // the seed sends the closure about once, not once per agent that waits for its fallback.
+        let seedBytes = reports.reduce(0) { $0 + ($1["seed_bytes"] ?? 0) }
+        let closure = reports.map { $0["bytes"] ?? 0 }.max() ?? 0
+        print("liar: seed sent \(seedBytes) B for a \(closure) B closure; \(banned) bans")
+        #expect(seedBytes <= closure * 3 / 2, "seed \(seedBytes) B, closure \(closure) B")
         // finishAll had Nix check every byte of every root (--verify --check-contents).
     }
 

@@ -68,6 +68,7 @@ enum Fixtures {
             ("request-any", .requestAny(count: 64, bytes: 2 << 20)),
             ("offer", .offer([3, 4, 5])),
             ("offer-empty", .offer([])),
+            ("report", .report([nodeID])),
         ]
     }
 }

@@ -26,11 +26,16 @@ import Testing
         #expect(inserted && !again && b.setCount == 1 && b[1] && !b[0])
     }
 
-    @Test func trackerCountsHoldersAndListsCompletedPeersFirst() throws {
-        let t = try Self.table(4)
+    /// A tracker with one open swarm of `chunks` chunks, and that swarm's id.
+    static func tracker(_ chunks: Int) throws -> (Tracker, Digest256) {
         var tracker = Tracker()
         let id = Blake2b256.hash([1])
-        tracker.open(id, table: t)
+        tracker.open(id, table: try table(chunks))
+        return (tracker, id)
+    }
+
+    @Test func trackerCountsHoldersAndListsCompletedPeersFirst() throws {
+        var (tracker, id) = try Self.tracker(4)
         let a = PeerAddress(host: "10.0.0.1", port: 1)!
         let b = PeerAddress(host: "10.0.0.2", port: 1)!
         let results = [
@@ -50,6 +55,25 @@ import Testing
         tracker.leave(connection: 2)
         #expect(tracker.swarms[id]!.holders == [1, 0, 1, 0])
         #expect(tracker.peers(for: 3, max: 10, using: &rng).map(\.nodeID) == [[1]])
+    }
+
+    @Test func aReportedNodeIsNeitherListedNorCountedAsAHolder() throws {
+        var (tracker, id) = try Self.tracker(4)
+        let liar = PeerAddress(host: "10.0.0.9", port: 1)!
+        let honest = PeerAddress(host: "10.0.0.2", port: 1)!
+        _ = tracker.join(connection: 1, nodeID: [9], address: liar, manifest: id, bits: .full(count: 4))
+        _ = tracker.join(connection: 2, nodeID: [2], address: honest, manifest: id, bits: Bitfield(count: 4))
+        #expect(tracker.swarms[id]!.holders == [1, 1, 1, 1] && tracker.swarms[id]!.serving == 2)
+        tracker.report([[9]])
+        #expect(tracker.swarms[id]!.holders == [0, 0, 0, 0] && tracker.swarms[id]!.serving == 1)
+        var rng = SplitMix64(seed: 1)
+        #expect(tracker.peers(for: 2, max: 10, using: &rng).isEmpty)
+        // An honest HAVE counts; the liar leaving and joining again (same node id) does not.
+        let grew = tracker.have(connection: 2, [1])
+        #expect(grew)
+        tracker.leave(connection: 1)
+        _ = tracker.join(connection: 3, nodeID: [9], address: liar, manifest: id, bits: .full(count: 4))
+        #expect(tracker.swarms[id]!.holders == [0, 1, 0, 0] && tracker.swarms[id]!.serving == 1)
     }
 
     @Test func seedHandsEachChunkToOneMemberWhilePeersExist() throws {
