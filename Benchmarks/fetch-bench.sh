@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 large_mib=${1:-512}
 small_paths=${2:-1000}
 small_kib=${3:-64}
+command -v /usr/bin/time >/dev/null || { echo "fetch bench: needs /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
 
 swift build -c release --product rookery >/dev/null
 swift build -c release --product rookery-bench >/dev/null

@@ -46,6 +46,12 @@ while getopts "n:b:r:s:m:p:c:a:t:v" o; do
 done
 seed_rate=${seed_rate:-$rate}
 [ "$(id -u)" = 0 ] || { echo "swarm bench: needs root (network namespaces)" >&2; exit 2; }
+for tool in ip tc nix-build busybox /usr/bin/time; do
+  command -v "$tool" >/dev/null || {
+    echo "swarm bench: needs $tool (scripts/bootstrap.sh; apt-get install -y iproute2 time)" >&2
+    exit 2
+  }
+done
 max_n=0
 for n in $counts $baseline; do [ "$n" -gt "$max_n" ] && max_n=$n; done
 [ "$max_n" -le 200 ] || { echo "swarm bench: at most 200 clients" >&2; exit 2; }

@@ -75,6 +75,7 @@ struct PeerCommand: ParsableCommand {
             case .failed(let line): print("rookery peer: \(toplevel): \(line)")
             }
         }
+        fflush(nil)  // the lines above before the error line
         guard outcome.servedAny else { throw CommandFailure("nothing was served") }
     }
 
