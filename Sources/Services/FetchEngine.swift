@@ -284,14 +284,14 @@ public final class FetchEngine {
         for i in manifest.paths.indices where !closureSet.contains(i) {
             if configuration.root.exists(manifest.paths[i].storePath) { present.append(i) }
         }
-        report.paths = closure.count
-        report.pathsAlreadyPresent = closure.count - wanted.count
         if configuration.servesOnly {
             report.paths = present.count
             report.pathsAlreadyPresent = present.count
             return perform(
                 client!.plan(wantedPaths: [], holding: table.chunks(ofPaths: present), now: loop.nowMilliseconds))
         }
+        report.paths = closure.count
+        report.pathsAlreadyPresent = closure.count - wanted.count
         do {
             try cache.create()
             try configuration.root.createStoreDirectory()

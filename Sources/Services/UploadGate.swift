@@ -59,6 +59,8 @@ final class ChunkSender {
     private let highWater: Int
     private var pending: [ChunkID] = []
     private var head = 0
+    /// The head chunk's bytes, read but not yet admitted by the gate (not read again).
+    private var held: [UInt8]?
     /// Chunk bytes written to this connection.
     private(set) var bytesSent: UInt64 = 0
     /// Most chunks one connection may have queued; beyond it they are refused (MISSING).
@@ -88,12 +90,16 @@ final class ChunkSender {
     func pump() {
         while head < pending.count && connection.queuedBytes < highWater && !connection.isClosed {
             let id = pending[head]
-            guard let data = read(id) else {
+            guard let data = held ?? read(id) else {
                 head += 1
                 connection.write(FrameCodec.encode(.missing(id)))
                 continue
             }
-            guard gate.admit(data.count, for: self) else { return }
+            guard gate.admit(data.count, for: self) else {
+                held = data
+                return
+            }
+            held = nil
             head += 1
             connection.write(FrameCodec.encode(.chunk(id, data[...])))
             bytesSent += UInt64(data.count)
@@ -105,6 +111,7 @@ final class ChunkSender {
     }
 
     func close() {
+        held = nil
         gate.forget(self)
         connection.whenDrained {}
     }

@@ -161,7 +161,7 @@ public struct SeedCore: Sendable {
         let others = swarm.serving - (member.address != nil ? 1 : 0)
         if others > 0 && schedulers[id]!.isFull { return nil }
         let chosen = schedulers[id]!.offer(
-            to: connection, holding: member.bits, table: swarm.table, holders: swarm.holders, others: others,
+            to: connection, holding: member.bits, holders: swarm.holders, others: others,
             count: count, bytes: bytes, now: now)
         counters.chunksOffered += chosen.count
         var out: [Action] = [.send(connection, .offer(chosen))]

@@ -50,7 +50,7 @@ public struct SeedScheduler: Sendable {
     /// Chooses chunks for `connection`, whose holdings are `bits`, within `count` and about
     /// `bytes` (at least one chunk when any qualifies). `others` is how many other members serve.
     public mutating func offer(
-        to connection: Int, holding bits: Bitfield, table: ChunkTable, holders: [UInt16], others: Int,
+        to connection: Int, holding bits: Bitfield, holders: [UInt16], others: Int,
         count: Int, bytes: UInt64, now: UInt64
     ) -> [UInt32] {
         var mine = outstanding[connection] ?? Outstanding()
@@ -63,14 +63,14 @@ public struct SeedScheduler: Sendable {
             guard !isFull, !mine.stale else { return [] }
             budget = min(budget, maxBytesInFlight - bytesInFlight)
         }
-        for i in 0..<table.count where !bits[i] && !mine.chunks.contains(i) {
+        for i in 0..<sizes.count where !bits[i] && !mine.chunks.contains(i) {
             if others > 0 && (holders[i] > 0 || inFlight[i] > 0) { continue }
             if sentCount[i] == 0 { neverSent.append(i) } else { again.append(i) }
             if neverSent.count >= count { break }
         }
         var chosen: [UInt32] = []
         for i in neverSent + again.sorted(by: { sentCount[$0] < sentCount[$1] }) {
-            let size = UInt64(table.sizes[i])
+            let size = UInt64(sizes[i])
             if chosen.count == count || (!chosen.isEmpty && size > budget) { break }
             budget -= min(budget, size)
             chosen.append(UInt32(i))

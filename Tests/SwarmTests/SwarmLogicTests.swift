@@ -82,23 +82,23 @@ import Testing
         let none = Bitfield(count: 6)
         var holders = [UInt16](repeating: 0, count: 6)
         let first = s.offer(
-            to: 1, holding: none, table: t, holders: holders, others: 1, count: 2, bytes: 1 << 20, now: 0)
+            to: 1, holding: none, holders: holders, others: 1, count: 2, bytes: 1 << 20, now: 0)
         let second = s.offer(
-            to: 2, holding: none, table: t, holders: holders, others: 1, count: 2, bytes: 1 << 20, now: 0)
+            to: 2, holding: none, holders: holders, others: 1, count: 2, bytes: 1 << 20, now: 0)
         #expect(first == [0, 1])
         #expect(second == [2, 3])  // not what is on its way to member 1
         // Member 1 confirms chunk 0: a holder now, so nobody gets it from the seed.
         s.confirmed(1, [0], now: 0)
         holders[0] = 1
         let third = s.offer(
-            to: 2, holding: none, table: t, holders: holders, others: 1, count: 6, bytes: 1 << 20, now: 0)
+            to: 2, holding: none, holders: holders, others: 1, count: 6, bytes: 1 << 20, now: 0)
         #expect(third == [4, 5])
         // Member 2 leaves: its chunks on the way (2…5) may be handed out again.
         s.left(2)
         var holdsZero = none
         holdsZero.insert(0)
         let fourth = s.offer(
-            to: 1, holding: holdsZero, table: t, holders: holders, others: 0, count: 6, bytes: 1 << 20, now: 0)
+            to: 1, holding: holdsZero, holders: holders, others: 0, count: 6, bytes: 1 << 20, now: 0)
         // Alone: anything it lacks and is not already getting (chunk 1 is on its way to it).
         #expect(fourth == [2, 3, 4, 5])
         #expect(s.sentCount == [1, 1, 2, 2, 2, 2])
@@ -111,33 +111,33 @@ import Testing
         let none = Bitfield(count: 6)
         let holders = [UInt16](repeating: 0, count: 6)
         let first = s.offer(
-            to: 1, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0)
+            to: 1, holding: none, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0)
         #expect(first == [0, 1])  // the cap, not the member's budget
         #expect(
-            s.offer(to: 2, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0)
+            s.offer(to: 2, holding: none, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0)
                 .isEmpty)
         s.confirmed(1, [0], now: 0)  // one landed: room for about one more
         #expect(
-            s.offer(to: 2, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0) == [
+            s.offer(to: 2, holding: none, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 0) == [
                 2
             ])
         // Members 1 and 2 confirm nothing more for 2 s: stuck. They stop holding member 3 back,
         // and get nothing more themselves until they confirm.
         s.expire(now: 1999)
         #expect(
-            s.offer(to: 3, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 1999)
+            s.offer(to: 3, holding: none, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 1999)
                 .isEmpty)
         s.expire(now: 2000)
         #expect(
-            s.offer(to: 2, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 2000)
+            s.offer(to: 2, holding: none, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 2000)
                 .isEmpty)
         #expect(
-            s.offer(to: 3, holding: none, table: t, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 2000)
+            s.offer(to: 3, holding: none, holders: holders, others: 3, count: 6, bytes: 1 << 20, now: 2000)
                 == [3])
         // A member alone is not capped: the seed is all it has.
         var alone = SeedScheduler(table: t, maxBytesInFlight: two)
         #expect(
-            alone.offer(to: 1, holding: none, table: t, holders: holders, others: 0, count: 6, bytes: 1 << 20, now: 0)
+            alone.offer(to: 1, holding: none, holders: holders, others: 0, count: 6, bytes: 1 << 20, now: 0)
                 .count
                 == 6)
     }
