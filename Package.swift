@@ -37,6 +37,7 @@ let package = Package(
         // C headers only; linking is decided above.
         .systemLibrary(name: "CLibUV", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
 
         // The only importer of CSodium: hashes, signatures, secret keys.
         .target(name: "Sodium", dependencies: ["CSodium"], linkerSettings: sodiumLinking),
@@ -51,7 +52,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["NixFormats", "Sodium", "Swarm"]),
 
         // Fuzzing: targets per decoder, a weak libFuzzer hook, and the driver executable.
-        .target(name: "FuzzTargets", dependencies: ["NixFormats", "Swarm", "Sodium"]),
+        .target(name: "FuzzTargets", dependencies: ["NixFormats", "Swarm", "Sodium", "HTTP"]),
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "rookery-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
 
@@ -62,13 +63,19 @@ let package = Package(
         // The services: seed and fetch engine, gluing Runtime, Swarm and Store.
         .target(name: "Services", dependencies: ["Runtime", "Swarm", "Store", "NixFormats", "Sodium"]),
 
+        // Sans-IO HTTP/1.x messages, byte ranges, response heads; the only importer of CHTTPParser.
+        .target(name: "HTTP", dependencies: ["CHTTPParser"], linkerSettings: [.linkedLibrary("http_parser")]),
+        // The HTTP faces on libuv: server, Nix binary cache, status and metrics (not in the agent).
+        .target(
+            name: "Faces", dependencies: ["HTTP", "Runtime", "Services", "Store", "Swarm", "NixFormats", "Sodium"]),
+
         // The real swarm state machines over a modelled network, in virtual time.
         .target(name: "Simulation", dependencies: ["Swarm", "NixFormats", "Sodium"]),
 
         .executableTarget(
             name: "rookery",
             dependencies: [
-                "NixFormats", "Store", "Sodium", "Swarm", "Services", "Runtime", "Simulation",
+                "NixFormats", "Store", "Sodium", "Swarm", "Services", "Runtime", "Simulation", "Faces", "HTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -80,6 +87,7 @@ let package = Package(
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Faces", "NixFormats", "Swarm", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",

@@ -6,9 +6,12 @@ public final class TCPListener {
     private let loop: EventLoop
     private var onConnection: ((TCPConnection) -> Void)?
     private var closed = false
+    /// Each accepted connection's read buffer: small for HTTP clients, which may be many and idle.
+    private let readBufferSize: Int
 
-    public init(loop: EventLoop) throws(RuntimeError) {
+    public init(loop: EventLoop, readBufferSize: Int = 256 * 1024) throws(RuntimeError) {
         self.loop = loop
+        self.readBufferSize = readBufferSize
         handle = .allocate(capacity: 1)
         try uvCheck(uv_tcp_init(loop.raw, handle), "uv_tcp_init")
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
@@ -31,7 +34,8 @@ public final class TCPListener {
         try uvCheck(
             uv_listen(stream, backlog) { server, status in
                 let me = owner(server, as: TCPListener.self)
-                guard status >= 0, let connection = try? TCPConnection(loop: me.loop) else { return }
+                guard status >= 0, let connection = try? TCPConnection(loop: me.loop, readBufferSize: me.readBufferSize)
+                else { return }
                 if uv_accept(server, connection.stream) == 0 {
                     me.onConnection?(connection)
                 } else {

@@ -3,6 +3,7 @@
 // socket has room, caps the upload, and times out silent connections.
 import NixFormats
 import Runtime
+import Sodium
 import Store
 import Swarm
 
@@ -20,10 +21,10 @@ public final class SeedService {
         public init(listen: SocketAddress) { self.listen = listen }
     }
 
-    let loop: EventLoop
-    let configuration: Configuration
+    public let loop: EventLoop
+    public let configuration: Configuration
     let chunks: ChunkServer
-    let nodeID: [UInt8]
+    public let nodeID: [UInt8]
     var core: SeedCore
     private var listener: TCPListener?
     private var ticker: Timer?
@@ -48,10 +49,30 @@ public final class SeedService {
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
     }
 
+    /// Chunk bytes sent to closed connections that had joined a swarm, by manifest.
+    private var bytesOfClosedBySwarm: [Digest256: UInt64] = [:]
+    /// When the seed started (loop milliseconds).
+    public private(set) var startedAt: UInt64 = 0
+
     /// Chunk bytes sent since start.
     public var bytesServed: UInt64 { connections.values.reduce(bytesOfClosed) { $0 + $1.sender.bytesSent } }
 
+    /// The swarms as the tracker sees them (members, holdings), for status pages.
+    public var tracker: Tracker { core.tracker }
+    public var catalog: ManifestCatalog { core.catalog }
+    public var connectionCount: Int { connections.count }
+
+    /// Chunk bytes sent on one open connection (a tracker member's connection id).
+    public func bytesSent(toConnection id: Int) -> UInt64 { connections[id]?.sender.bytesSent ?? 0 }
+
+    /// Chunk bytes sent to members of `manifest`'s swarm since start, closed connections included.
+    public func bytesServed(swarm manifest: Digest256) -> UInt64 {
+        let open = tracker.swarms[manifest]?.members.keys.reduce(0) { $0 + bytesSent(toConnection: $1) } ?? 0
+        return open + (bytesOfClosedBySwarm[manifest] ?? 0)
+    }
+
     public func start() throws(RuntimeError) {
+        startedAt = loop.nowMilliseconds
         let listener = try TCPListener(loop: loop)
         boundAddress = try listener.listen(on: configuration.listen) { [weak self] connection in
             self?.accept(connection)
@@ -103,6 +124,9 @@ public final class SeedService {
     fileprivate func finish(_ id: Int) {
         guard let handler = connections.removeValue(forKey: id) else { return }
         bytesOfClosed += handler.sender.bytesSent
+        if let swarm = core.tracker.swarm(of: id)?.id {
+            bytesOfClosedBySwarm[swarm, default: 0] += handler.sender.bytesSent
+        }
         let freed = core.closed(id)
         handler.close()
         perform(freed)

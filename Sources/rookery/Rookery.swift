@@ -8,7 +8,7 @@ struct Rookery: ParsableCommand {
         abstract: "Boot a lab of NixOS machines from each other.",
         subcommands: [
             KeygenCommand.self, PublishCommand.self, SeedCommand.self, FetchCommand.self, PeerCommand.self,
-            SimulateCommand.self,
+            StatusCommand.self, SimulateCommand.self,
             NarCommand.self,
             DemoCommand.self,
         ])

@@ -1,5 +1,6 @@
 // `rookery seed`: raven's chunk server for the published manifests.
 import ArgumentParser
+import Faces
 import Foundation
 import Glibc
 import NixFormats
@@ -22,6 +23,18 @@ struct SeedCommand: ParsableCommand {
     @Option(help: "Address to listen on, IP:PORT.")
     var listen: String = "0.0.0.0:7020"
 
+    @Option(help: "HTTP address for the binary cache, /status and /metrics, IP:PORT (\"off\": none).")
+    var http: String = "0.0.0.0:7080"
+
+    @Option(help: "Nix binary-cache secret key file: signs the narinfos of the HTTP cache.")
+    var key: String?
+
+    @Option(help: .hidden)
+    var httpHeadTimeout: Double = 10
+
+    @Option(help: .hidden)
+    var faultCutFirstNarAfter: UInt64?
+
     @Option(help: "Seconds a client may stay silent, with nothing left to send it, before it is dropped.")
     var idleTimeout: Double = 30
 
@@ -32,8 +45,14 @@ struct SeedCommand: ParsableCommand {
         guard let address = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
         }
+        let httpAddress = http == "off" ? nil : SocketAddress(parsing: http)
+        if http != "off" && httpAddress == nil { throw CommandFailure("--http wants IP:PORT or off, got '\(http)'") }
         AllocatorTuning.forChunkTraffic()
+        OpenFileLimit.raise()
         do {
+            let secret = try key.map {
+                try NixSecretKey(parsing: String(decoding: try FileIO.read($0, limit: 4096), as: UTF8.self))
+            }
             var catalog = ManifestCatalog()
             for signed in try SeedState(directory: state).load() {
                 // One bad file must not keep raven from serving the others.
@@ -51,10 +70,30 @@ struct SeedCommand: ParsableCommand {
                 loop: loop, configuration: configuration, catalog: catalog, store: StoreRoot(root: store),
                 nodeID: nodeID, randomSeed: nodeID.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
             try service.start()
+            var server: HTTPServer?
+            if let httpAddress {
+                let faces = SeedFaces(
+                    seed: service,
+                    cache: BinaryCacheFace(
+                        index: BinaryCacheIndex(manifests: catalog.entries.map(\.manifest)),
+                        store: StoreRoot(root: store),
+                        key: secret))
+                var httpConfiguration = HTTPServer.Configuration(listen: httpAddress)
+                httpConfiguration.faultCutFirstBodyAfter = faultCutFirstNarAfter
+                httpConfiguration.headTimeoutMilliseconds = UInt64(max(httpHeadTimeout, 0.1) * 1000)
+                let s = HTTPServer(loop: loop, configuration: httpConfiguration, handler: faces)
+                faces.server = s
+                try s.start()
+                server = s
+            }
             var signals: SignalWatcher?
             signals = try SignalWatcher(loop: loop) { _ in
                 service.stop()
+                server?.stop()
                 signals?.close()
+            }
+            if let bound = server?.boundAddress {
+                print("rookery seed: HTTP (binary cache, /status, /metrics) on \(bound)")
             }
             print("rookery seed: \(catalog.entries.count) manifests, listening on \(service.boundAddress ?? address)")
             fflush(nil)  // flushes every stream; tests wait for this line

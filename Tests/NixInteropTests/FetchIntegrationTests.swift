@@ -16,6 +16,8 @@ final class SeedFixture {
     let state: String
     var seed: RunningProcess?
     var address = ""
+    /// The seed's HTTP face (binary cache, /status, /metrics).
+    var httpAddress = ""
 
     init(blobKiB: Int = 300, seedArguments: [String] = []) throws {
         scratch = try NixScratch()
@@ -41,7 +43,9 @@ final class SeedFixture {
     func startSeed(extra: [String] = []) throws {
         let seed = try RunningProcess(
             try NixTool.rookeryExecutable,
-            ["seed", "--state", state, "--store", scratch.store, "--listen", "127.0.0.1:0"] + extra)
+            ["seed", "--state", state, "--store", scratch.store, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+                + ["--key", scratch.tmp.sub("sk")] + extra)
+        httpAddress = String(try seed.waitForLine(containing: "HTTP (").split(separator: " ").last!)
         let line = try seed.waitForLine(containing: "listening on ")
         address = String(line.split(separator: " ").last!)
         self.seed = seed
@@ -52,7 +56,8 @@ final class SeedFixture {
         seed?.stop()
         let seed = try RunningProcess(
             try NixTool.rookeryExecutable,
-            ["seed", "--state", state, "--store", scratch.store, "--listen", address] + extra)
+            ["seed", "--state", state, "--store", scratch.store, "--listen", address, "--http", httpAddress]
+                + ["--key", scratch.tmp.sub("sk")] + extra)
         _ = try seed.waitForLine(containing: "listening on ")
         self.seed = seed
     }

@@ -1,0 +1,74 @@
+// A Nix binary cache over HTTP, straight from the store: `/nix-cache-info`,
+// `/<hashpart>.narinfo` (signed with the seed's key when it has one) and `/nar/<hash>.nar`,
+// streamed from the files on disk through a NarIndex, with byte ranges so Nix can resume.
+// Never a Content-Encoding header: Nix 2.8 fails on one it did not ask for.
+import HTTP
+import NixFormats
+import Store
+
+public final class BinaryCacheFace {
+    let index: BinaryCacheIndex
+    let store: StoreRoot
+    let key: NixSecretKey?
+    let priority: Int
+    /// Recently built NAR indexes (a download reads one path for many requests).
+    private var recent: [(StorePath, NarIndex)] = []
+    private var signatures: [StorePath: String] = [:]
+
+    public init(index: BinaryCacheIndex, store: StoreRoot, key: NixSecretKey?, priority: Int = 40) {
+        self.index = index
+        self.store = store
+        self.key = key
+        self.priority = priority
+    }
+
+    /// The answer for `path`, or nil when it is not a cache URL.
+    public func respond(path: Substring) -> HTTPResponse? {
+        if path == "/nix-cache-info" {
+            return .text(200, NixCacheInfo(priority: priority).render(), type: "text/x-nix-cache-info")
+        }
+        if path.hasSuffix(".narinfo"), path.hasPrefix("/"), !path.dropFirst().contains("/") {
+            let hashPart = path.dropFirst().dropLast(".narinfo".count)
+            guard let info = index.path(hashPart: hashPart) else { return .notFound }
+            let text = BinaryCacheIndex.narInfo(info, signatures: signature(info).map { [$0] } ?? []).render()
+            return .text(200, text, type: "text/x-nix-narinfo")
+        }
+        if path.hasPrefix("/nar/"), path.hasSuffix(".nar") {
+            let name = path.dropFirst("/nar/".count).dropLast(".nar".count)
+            guard !name.contains("/"), let info = index.path(narHash: name) else { return .notFound }
+            guard store.exists(info.storePath) else { return .notFound }
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/x-nix-nar")],
+                body: .stream(size: info.narSize) { [unowned self] range in try self.read(info, range) },
+                acceptsRanges: true)
+        }
+        return nil
+    }
+
+    private func signature(_ info: PathInfo) -> String? {
+        guard let key else { return nil }
+        if let known = signatures[info.storePath] { return known }
+        let sig = try? info.sign(with: key)
+        signatures[info.storePath] = sig
+        return sig
+    }
+
+    private func read(_ info: PathInfo, _ range: Range<UInt64>) throws -> [UInt8] {
+        let narIndex: NarIndex
+        if let found = recent.first(where: { $0.0 == info.storePath }) {
+            narIndex = found.1
+        } else {
+            narIndex = try NarIndex.build(realPath: store.realPath(info.storePath))
+            // The files changed under the store path: do not serve what Nix would reject anyway.
+            guard narIndex.narSize == info.narSize else {
+                throw StoreError.sizeMismatch(path: narIndex.realPath, expected: info.narSize, got: narIndex.narSize)
+            }
+            recent.insert((info.storePath, narIndex), at: 0)
+            if recent.count > 8 { recent.removeLast() }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        try narIndex.read(range, into: &out)
+        return out
+    }
+}

@@ -1,0 +1,90 @@
+// `/status`: the seed's view of its swarms as JSON, the model `rookery status` reads back.
+// Per member: what it holds (from its BITFIELD and HAVEs) and what the seed itself sent it, so
+// the rest came from peers. Version 1; fields are only ever added.
+import NixFormats
+import Services
+import Sodium
+import Swarm
+
+public struct SwarmStatus: Codable, Sendable, Equatable {
+    public struct Member: Codable, Sendable, Equatable {
+        public var node: String
+        /// Where it serves peers, or nil when it does not.
+        public var address: String?
+        public var chunksHeld: Int
+        public var bytesHeld: UInt64
+        /// Chunk bytes the seed sent it on its current connection.
+        public var bytesFromSeed: UInt64
+        public var complete: Bool
+        /// Reported by another member for a bad chunk: not listed to peers.
+        public var suspect: Bool
+    }
+
+    public struct Swarm: Codable, Sendable, Equatable {
+        public var manifest: String
+        public var label: String
+        public var createdAt: UInt64
+        public var toplevels: [String]
+        public var paths: Int
+        public var chunks: Int
+        public var narBytes: UInt64
+        /// Chunk bytes the seed sent to this swarm's members since it started.
+        public var seedBytesSent: UInt64
+        public var members: [Member]
+    }
+
+    public var version = 1
+    public var role: String
+    public var node: String
+    /// Seconds since the service started (the clock of rates and elapsed times).
+    public var uptimeSeconds: Double
+    /// The seed's upload cap in bytes per second, 0 when none.
+    public var uploadBytesPerSecond: UInt64
+    public var chunkBytesSent: UInt64
+    public var chunkConnections: Int
+    public var httpConnections: Int
+    public var httpRequests: UInt64
+    /// 206 answers (byte ranges, as in resumed downloads).
+    public var httpPartialResponses: UInt64
+    /// Node ids reported for bad chunks (banned by the members that saw them).
+    public var reportedNodes: Int
+    public var swarms: [Swarm]
+}
+
+extension SwarmStatus {
+    /// The seed's status now.
+    public init(seed: SeedService, http: HTTPServer.Counters, httpConnections: Int, nowMilliseconds: UInt64) {
+        let tracker = seed.tracker
+        var swarms: [Swarm] = []
+        for entry in seed.catalog.entries {
+            let id = entry.signed.id
+            var members: [Member] = []
+            if let swarm = tracker.swarms[id] {
+                for connection in swarm.members.keys.sorted() {
+                    let m = swarm.members[connection]!
+                    var held: UInt64 = 0
+                    for i in 0..<m.bits.count where m.bits[i] { held += UInt64(swarm.table.sizes[i]) }
+                    members.append(
+                        Member(
+                            node: Hex.encode(m.nodeID), address: m.address?.description, chunksHeld: m.bits.setCount,
+                            bytesHeld: held, bytesFromSeed: seed.bytesSent(toConnection: connection),
+                            complete: m.bits.isComplete, suspect: m.suspect))
+                }
+            }
+            let manifest = entry.manifest
+            swarms.append(
+                Swarm(
+                    manifest: id.hex, label: manifest.label, createdAt: manifest.createdAt,
+                    toplevels: manifest.toplevels.map(\.fullPath), paths: manifest.paths.count,
+                    chunks: manifest.paths.reduce(0) { $0 + $1.chunks.count }, narBytes: manifest.narBytes,
+                    seedBytesSent: seed.bytesServed(swarm: id), members: members))
+        }
+        self.init(
+            role: "seed", node: Hex.encode(seed.nodeID),
+            uptimeSeconds: Double(nowMilliseconds - seed.startedAt) / 1000,
+            uploadBytesPerSecond: seed.configuration.uploadBytesPerSecond, chunkBytesSent: seed.bytesServed,
+            chunkConnections: seed.connectionCount, httpConnections: httpConnections, httpRequests: http.requests,
+            httpPartialResponses: http.partialResponses,
+            reportedNodes: tracker.reported.count, swarms: swarms)
+    }
+}

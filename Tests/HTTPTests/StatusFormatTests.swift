@@ -1,0 +1,47 @@
+// The status page's two renderings: Prometheus text and the terminal view, from one sample.
+import Testing
+
+@testable import Faces
+
+@Suite struct StatusFormatTests {
+    static func sample(uptime: Double, held: UInt64) -> SwarmStatus {
+        let member = SwarmStatus.Member(
+            node: "0011223344556677", address: "10.0.0.2:7021", chunksHeld: 2, bytesHeld: held, bytesFromSeed: held / 4,
+            complete: held == 4096, suspect: false)
+        let swarm = SwarmStatus.Swarm(
+            manifest: "ab" + String(repeating: "0", count: 62), label: "gen \"7\"\nnew", createdAt: 1, toplevels: [],
+            paths: 3, chunks: 4, narBytes: 4096, seedBytesSent: 1024, members: [member])
+        return SwarmStatus(
+            role: "seed", node: "ffee", uptimeSeconds: uptime, uploadBytesPerSecond: 0, chunkBytesSent: 1024,
+            chunkConnections: 1, httpConnections: 2, httpRequests: 3, httpPartialResponses: 0, reportedNodes: 0,
+            swarms: [swarm])
+    }
+
+    @Test func prometheusTextEscapesLabelsAndTypesEveryFamily() {
+        let text = Self.sample(uptime: 2, held: 2048).prometheusText
+        #expect(text.contains("rookery_chunk_bytes_sent_total 1024\n"))
+        #expect(text.contains("label=\"gen \\\"7\\\"\\nnew\""))
+        #expect(text.contains("rookery_member_bytes_held{manifest=\"ab000"))
+        let names = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+            String($0.prefix { $0 != "{" && $0 != " " })
+        }
+        for name in Set(names) { #expect(text.contains("# TYPE \(name) ")) }
+        #expect(PrometheusText.format(2.5) == "2.5")
+        #expect(PrometheusText.format(3) == "3")
+    }
+
+    @Test func theViewShowsProgressRateShareAndETA() {
+        var view = StatusView(linkMbit: 50)
+        _ = view.render(Self.sample(uptime: 1, held: 1024))
+        let lines = view.render(Self.sample(uptime: 2, held: 2048))
+        let row = try! #require(lines.first { $0.contains("00112233") })
+        #expect(row.contains("[############------------] 50%"))
+        #expect(row.contains("10.0.0.2:7021"))
+        #expect(row.contains("1.0 KiB/s"), "\(row)")  // 1024 bytes in one second
+        #expect(row.contains("75%"), "three quarters came from peers")
+        #expect(row.hasSuffix("2.0 s"), "2048 bytes left at 1 KiB/s: \(row)")
+        #expect(lines.contains { $0.contains("seed sent 1.0 KiB = 0.25 × closure") && $0.contains("T_min") })
+        #expect(StatusView.fixed(0.125, 2) == "0.13")
+        #expect(StatusView.fixed(-1.5, 0) == "-2")
+    }
+}
