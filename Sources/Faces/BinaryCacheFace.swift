@@ -39,7 +39,9 @@ public final class BinaryCacheFace {
             guard store.exists(info.storePath) else { return .notFound }
             return HTTPResponse(
                 status: 200, headers: [("Content-Type", "application/x-nix-nar")],
-                body: .stream(size: info.narSize) { [unowned self] range in try self.read(info, range) },
+                body: .stream(size: info.narSize) { [unowned self] range, buffer in
+                    try self.index(of: info).read(range, into: buffer)
+                },
                 acceptsRanges: true)
         }
         return nil
@@ -53,7 +55,7 @@ public final class BinaryCacheFace {
         return sig
     }
 
-    private func read(_ info: PathInfo, _ range: Range<UInt64>) throws -> [UInt8] {
+    private func index(of info: PathInfo) throws -> NarIndex {
         let narIndex: NarIndex
         if let found = recent.first(where: { $0.0 == info.storePath }) {
             narIndex = found.1
@@ -66,9 +68,6 @@ public final class BinaryCacheFace {
             recent.insert((info.storePath, narIndex), at: 0)
             if recent.count > 8 { recent.removeLast() }
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(range.count)
-        try narIndex.read(range, into: &out)
-        return out
+        return narIndex
     }
 }

@@ -5,8 +5,9 @@ import HTTP
 public struct HTTPResponse {
     public enum Body {
         case bytes([UInt8])
-        /// `size` bytes, read on demand; `read` may throw (the connection is then closed).
-        case stream(size: UInt64, read: (Range<UInt64>) throws -> [UInt8])
+        /// `size` bytes, read on demand into a buffer of the range's length; `read` may throw
+        /// (the connection is then closed).
+        case stream(size: UInt64, read: (Range<UInt64>, UnsafeMutableRawBufferPointer) throws -> Void)
 
         var size: UInt64 {
             switch self {
@@ -15,10 +16,11 @@ public struct HTTPResponse {
             }
         }
 
-        func read(_ range: Range<UInt64>) throws -> [UInt8] {
+        func read(_ range: Range<UInt64>, into buffer: UnsafeMutableRawBufferPointer) throws {
             switch self {
-            case .bytes(let b): Array(b[Int(range.lowerBound)..<Int(range.upperBound)])
-            case .stream(_, let read): try read(range)
+            case .bytes(let b):
+                b[Int(range.lowerBound)..<Int(range.upperBound)].withUnsafeBytes { buffer.copyMemory(from: $0) }
+            case .stream(_, let read): try read(range, buffer)
             }
         }
     }

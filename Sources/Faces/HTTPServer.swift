@@ -17,8 +17,8 @@ public final class HTTPServer {
         /// A response whose socket accepts nothing for this long is abandoned.
         public var stallTimeoutMilliseconds: UInt64 = 30_000
         /// Bytes queued on a socket before reading more of a body.
-        public var writeHighWater = 512 * 1024
-        public var pieceBytes = 256 * 1024
+        public var writeHighWater = 2 << 20
+        public var pieceBytes = 1 << 20
         /// Fault injection for tests: the first 200 body larger than this is cut off after this
         /// many bytes and its connection closed (a network failure mid-download).
         public var faultCutFirstBodyAfter: UInt64?
@@ -198,8 +198,9 @@ private final class HTTPServerConnection {
             r.status = 206
             r.headers.append(("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"))
             let body = response.body
-            r.body = .stream(size: UInt64(range.count)) { piece in
-                try body.read((piece.lowerBound + range.lowerBound)..<(piece.upperBound + range.lowerBound))
+            r.body = .stream(size: UInt64(range.count)) { piece, buffer in
+                try body.read(
+                    (piece.lowerBound + range.lowerBound)..<(piece.upperBound + range.lowerBound), into: buffer)
             }
             return r
         case .unsatisfiable:
@@ -237,19 +238,13 @@ private final class HTTPServerConnection {
         let c = server.configuration
         while let s = sending, !connection.isClosed, connection.queuedBytes < c.writeHighWater {
             let end = min(s.end, s.next + UInt64(c.pieceBytes))
-            let piece: [UInt8]
             do {
-                piece = try s.body.read(s.next..<end)
+                try connection.write(count: Int(end - s.next)) { buffer in try s.body.read(s.next..<end, into: buffer) }
             } catch {
                 // The headers are out; the only honest signal left is a short body and a close.
                 server.finish(id)
                 return
             }
-            guard piece.count == Int(end - s.next) else {
-                server.finish(id)
-                return
-            }
-            connection.write(piece)
             sending = end == s.end ? nil : (s.body, end, s.end)
         }
         if sending == nil && connection.queuedBytes == 0 { drained() }

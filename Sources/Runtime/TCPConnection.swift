@@ -91,11 +91,18 @@ public final class TCPConnection {
 
     /// Queues `bytes` for writing. `onDrained` (see `whenDrained`) fires when the queue empties.
     public func write(_ bytes: [UInt8]) {
-        guard !isClosed, !bytes.isEmpty else { return }
-        let request = WriteRequest(bytes: bytes)
-        queuedBytes += bytes.count
+        write(count: bytes.count) { buffer in bytes.withUnsafeBytes { buffer.copyMemory(from: $0) } }
+    }
+
+    /// Queues `count` bytes that `fill` writes straight into the write buffer (a file read lands
+    /// there with no copy). When `fill` throws, nothing is queued and the error is rethrown.
+    public func write<E: Error>(count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) {
+        guard !isClosed, count > 0 else { return }
+        let request = WriteRequest(count: count)
+        try fill(request.storage)
+        queuedBytes += count
         request.request.pointee.data = Unmanaged.passRetained(request).toOpaque()
-        var buf = uv_buf_init(request.storage.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+        var buf = uv_buf_init(request.storage.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
         let rc = uv_write(request.request, stream, &buf, 1) { req, status in
             let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
             let me = owner(req!.pointee.handle, as: TCPConnection.self)
@@ -105,7 +112,7 @@ public final class TCPConnection {
         }
         if rc < 0 {
             Unmanaged<WriteRequest>.fromOpaque(request.request.pointee.data).release()
-            queuedBytes -= bytes.count
+            queuedBytes -= count
             abort(RuntimeError(code: rc, call: "uv_write"))
         }
     }
@@ -149,9 +156,8 @@ final class WriteRequest {
     let request: UnsafeMutablePointer<uv_write_t> = .allocate(capacity: 1)
     let storage: UnsafeMutableRawBufferPointer
 
-    init(bytes: [UInt8]) {
-        storage = .allocate(byteCount: bytes.count, alignment: 1)
-        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+    init(count: Int) {
+        storage = .allocate(byteCount: count, alignment: 16)
     }
 
     deinit {

@@ -51,9 +51,6 @@ public final class ChunkServer {
             indexOrder.append(location.path)
             segmentsKept += index.segments.count
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(Int(location.range.count))
-        try index.read(location.range, into: &out)
-        return out
+        return try index.bytes(location.range)
     }
 }

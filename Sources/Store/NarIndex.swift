@@ -34,9 +34,26 @@ public struct NarIndex: Sendable {
         return try sink.finish(realPath: realPath)
     }
 
-    /// Copies NAR bytes `range` into `out`, reading file contents from disk.
-    public func read(_ range: Range<UInt64>, into out: inout [UInt8]) throws(StoreError) {
-        guard range.upperBound <= narSize else {
+    /// NAR bytes `range`, file contents read from disk straight into the new array.
+    public func bytes(_ range: Range<UInt64>) throws(StoreError) -> [UInt8] {
+        var failure: StoreError?
+        let out = [UInt8](unsafeUninitializedCapacity: Int(range.count)) { buffer, initialized in
+            do throws(StoreError) {
+                try read(range, into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = buffer.count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return out
+    }
+
+    /// Writes NAR bytes `range` into `buffer` (exactly `range.count` bytes long), reading file
+    /// contents from disk straight into it: a socket's write buffer, with no copy between.
+    public func read(_ range: Range<UInt64>, into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
+        guard range.upperBound <= narSize, buffer.count == range.count else {
             throw .sizeMismatch(path: realPath, expected: narSize, got: range.upperBound)
         }
         // First segment that ends after range.lowerBound.
@@ -52,43 +69,36 @@ public struct NarIndex: Sendable {
             let segment = segments[i]
             let from = position - segment.start
             let count = min(segment.length - from, range.upperBound - position)
+            let target = UnsafeMutableRawBufferPointer(
+                rebasing: buffer[Int(position - range.lowerBound)..<Int(position - range.lowerBound + count)])
             switch segment.source {
             case .framing(let bytes):
-                out.append(contentsOf: bytes[Int(from)..<Int(from + count)])
+                bytes[Int(from)..<Int(from + count)].withUnsafeBytes { target.copyMemory(from: $0) }
             case .file(let relative, _):
-                try readFile(relative, offset: from, count: Int(count), into: &out)
+                try readFile(relative, offset: from, into: target)
             }
             position += count
             i += 1
         }
     }
 
-    private func readFile(_ relative: String, offset: UInt64, count: Int, into out: inout [UInt8]) throws(StoreError) {
+    private func readFile(_ relative: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+        throws(StoreError)
+    {
         let path = relative.isEmpty ? realPath : realPath + "/" + relative
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 { throw .lastSystem("open", path) }
         defer { close(fd) }
-        var failure: StoreError?
-        // Read straight into the array's new tail, without zero-filling it first.
-        out.append(
-            contentsOf: [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                var done = 0
-                while done < count {
-                    let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        failure = .lastSystem("pread", path)
-                        break
-                    }
-                    if n == 0 {
-                        failure = .fileChanged(path: path)
-                        break
-                    }
-                    done += n
-                }
-                initialized = done
-            })
-        if let failure { throw failure }
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .lastSystem("pread", path)
+            }
+            if n == 0 { throw .fileChanged(path: path) }
+            done += n
+        }
     }
 }
 

@@ -19,8 +19,7 @@ import Testing
             var start = 0
             while start < nar.count {
                 let end = min(start + chunk, nar.count)
-                var out: [UInt8] = []
-                try index.read(UInt64(start)..<UInt64(end), into: &out)
+                let out = try index.bytes(UInt64(start)..<UInt64(end))
                 #expect(out[...] == nar[start..<end], "\(tree) [\(start), \(end))")
                 start = end
             }
@@ -31,7 +30,9 @@ import Testing
         let tmp = TemporaryDirectory()
         try TreeBuilder.build(.file("f", Array("abc".utf8)), at: tmp.path)
         let index = try NarIndex.build(realPath: tmp.sub("f"))
-        var out: [UInt8] = []
-        #expect(throws: StoreError.self) { try index.read(0..<(index.narSize + 1), into: &out) }
+        #expect(throws: StoreError.self) { try index.bytes(0..<(index.narSize + 1)) }
+        let short = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
+        defer { short.deallocate() }
+        #expect(throws: StoreError.self) { try index.read(0..<2, into: short) }
     }
 }
