@@ -1,13 +1,16 @@
 // A Nix binary cache over HTTP, straight from the store: `/nix-cache-info`,
-// `/<hashpart>.narinfo` (signed with the seed's key when it has one) and `/nar/<hash>.nar`,
-// streamed from the files on disk through a NarIndex, with byte ranges so Nix can resume.
-// Never a Content-Encoding header: Nix 2.8 fails on one it did not ask for.
+// `/<hashpart>.narinfo` and `/nar/<hash>.nar`, streamed from the files on disk through a
+// NarIndex, with byte ranges so Nix can resume. Only paths on this machine's disk are offered.
+// A narinfo carries raven's signatures from the manifest, and on raven (which has the key) a
+// signature made on the spot when the manifest has none from that key. Never a Content-Encoding
+// header: Nix 2.8 fails on one it did not ask for.
 import HTTP
 import NixFormats
 import Store
+import Swarm
 
 public final class BinaryCacheFace {
-    let index: BinaryCacheIndex
+    public private(set) var index: BinaryCacheIndex
     let store: StoreRoot
     let key: NixSecretKey?
     let priority: Int
@@ -22,6 +25,9 @@ public final class BinaryCacheFace {
         self.priority = priority
     }
 
+    /// Offers the paths of another manifest (a peer learns them as each swarm starts).
+    public func add(_ manifest: Manifest) { index.add(manifest) }
+
     /// The answer for `path`, or nil when it is not a cache URL.
     public func respond(path: Substring) -> HTTPResponse? {
         if path == "/nix-cache-info" {
@@ -29,14 +35,17 @@ public final class BinaryCacheFace {
         }
         if path.hasSuffix(".narinfo"), path.hasPrefix("/"), !path.dropFirst().contains("/") {
             let hashPart = path.dropFirst().dropLast(".narinfo".count)
-            guard let info = index.path(hashPart: hashPart) else { return .notFound }
-            let text = BinaryCacheIndex.narInfo(info, signatures: signature(info).map { [$0] } ?? []).render()
+            guard let entry = index.path(hashPart: hashPart), store.exists(entry.info.storePath) else {
+                return .notFound
+            }
+            let text = BinaryCacheIndex.narInfo(entry.info, signatures: signatures(entry)).render()
             return .text(200, text, type: "text/x-nix-narinfo")
         }
         if path.hasPrefix("/nar/"), path.hasSuffix(".nar") {
             let name = path.dropFirst("/nar/".count).dropLast(".nar".count)
-            guard !name.contains("/"), let info = index.path(narHash: name) else { return .notFound }
-            guard store.exists(info.storePath) else { return .notFound }
+            guard !name.contains("/"), let info = index.path(narHash: name)?.info, store.exists(info.storePath) else {
+                return .notFound
+            }
             return HTTPResponse(
                 status: 200, headers: [("Content-Type", "application/x-nix-nar")],
                 body: .stream(size: info.narSize) { [unowned self] range, buffer in
@@ -47,12 +56,14 @@ public final class BinaryCacheFace {
         return nil
     }
 
-    private func signature(_ info: PathInfo) -> String? {
-        guard let key else { return nil }
-        if let known = signatures[info.storePath] { return known }
-        let sig = try? info.sign(with: key)
-        signatures[info.storePath] = sig
-        return sig
+    private func signatures(_ entry: BinaryCacheIndex.Entry) -> [String] {
+        guard let key, !entry.signatures.contains(where: { $0.hasPrefix(key.name + ":") }) else {
+            return entry.signatures
+        }
+        if let known = signatures[entry.info.storePath] { return entry.signatures + [known] }
+        guard let sig = try? entry.info.sign(with: key) else { return entry.signatures }
+        signatures[entry.info.storePath] = sig
+        return entry.signatures + [sig]
     }
 
     private func index(of info: PathInfo) throws -> NarIndex {

@@ -5,25 +5,33 @@ import NixFormats
 import Swarm
 
 public struct BinaryCacheIndex: Sendable {
-    private var byHashPart: [Substring: PathInfo] = [:]
-    private var byNarHash: [String: PathInfo] = [:]
+    public struct Entry: Sendable {
+        public let info: PathInfo
+        /// The narinfo signatures raven put in the manifest.
+        public let signatures: [String]
+    }
 
-    public init(manifests: [Manifest]) {
-        for manifest in manifests {
-            for i in manifest.paths.indices {
-                let info = manifest.pathInfo(i)
-                if byHashPart[info.storePath.hashPart] == nil { byHashPart[info.storePath.hashPart] = info }
-                if byNarHash[info.narHash.nix32] == nil { byNarHash[info.narHash.nix32] = info }
-            }
+    private var byHashPart: [Substring: Entry] = [:]
+    private var byNarHash: [String: Entry] = [:]
+
+    public init(manifests: [Manifest] = []) {
+        for manifest in manifests { add(manifest) }
+    }
+
+    public mutating func add(_ manifest: Manifest) {
+        for i in manifest.paths.indices {
+            let entry = Entry(info: manifest.pathInfo(i), signatures: manifest.paths[i].signatures)
+            if byHashPart[entry.info.storePath.hashPart] == nil { byHashPart[entry.info.storePath.hashPart] = entry }
+            if byNarHash[entry.info.narHash.nix32] == nil { byNarHash[entry.info.narHash.nix32] = entry }
         }
     }
 
     public var count: Int { byHashPart.count }
 
-    public func path(hashPart: Substring) -> PathInfo? { byHashPart[hashPart] }
+    public func path(hashPart: Substring) -> Entry? { byHashPart[hashPart] }
 
     /// The path whose NAR is at `nar/<nix32>.nar`.
-    public func path(narHash nix32: Substring) -> PathInfo? { byNarHash[String(nix32)] }
+    public func path(narHash nix32: Substring) -> Entry? { byNarHash[String(nix32)] }
 
     public static func narURL(_ info: PathInfo) -> String { "nar/\(info.narHash.nix32).nar" }
 

@@ -1,6 +1,7 @@
-// `/status`: the seed's view of its swarms as JSON, the model `rookery status` reads back.
-// Per member: what it holds (from its BITFIELD and HAVEs) and what the seed itself sent it, so
-// the rest came from peers. Version 1; fields are only ever added.
+// `/status`: a node's view of its swarms as JSON, the model `rookery status` reads back. The
+// seed lists every member: what it holds (from its BITFIELD and HAVEs) and what the seed itself
+// sent it, so the rest came from peers. A peer lists itself in each swarm it serves. Version 1;
+// fields are only ever added.
 import NixFormats
 import Services
 import Sodium
@@ -52,6 +53,37 @@ public struct SwarmStatus: Codable, Sendable, Equatable {
 }
 
 extension SwarmStatus {
+    /// A booted peer's status: per served manifest, itself as the one member it knows.
+    public init(
+        peer engines: [FetchEngine], held: [Int: (chunks: Int, bytes: UInt64)], http: HTTPServer.Counters,
+        httpConnections: Int, uptimeSeconds: Double
+    ) {
+        var swarms: [Swarm] = []
+        var sent: UInt64 = 0
+        let node = Hex.encode(engines.first?.nodeID ?? [])
+        for (i, engine) in engines.enumerated() {
+            let statistics = engine.statistics
+            sent += statistics.bytesServed
+            guard let manifest = engine.manifest else { continue }
+            let chunks = manifest.paths.reduce(0) { $0 + $1.chunks.count }
+            let mine = held[i] ?? (0, 0)
+            let me = Member(
+                node: node, address: engine.servingAddress.map { "\($0)" }, chunksHeld: mine.chunks,
+                bytesHeld: mine.bytes, bytesFromSeed: statistics.bytesFromSeed, complete: mine.chunks == chunks,
+                suspect: false)
+            swarms.append(
+                Swarm(
+                    manifest: Blake2b256.hash(manifest.encode()).hex, label: manifest.label,
+                    createdAt: manifest.createdAt, toplevels: manifest.toplevels.map(\.fullPath),
+                    paths: manifest.paths.count, chunks: chunks, narBytes: manifest.narBytes, seedBytesSent: 0,
+                    members: [me]))
+        }
+        self.init(
+            role: "peer", node: node, uptimeSeconds: uptimeSeconds, uploadBytesPerSecond: 0, chunkBytesSent: sent,
+            chunkConnections: 0, httpConnections: httpConnections, httpRequests: http.requests,
+            httpPartialResponses: http.partialResponses, reportedNodes: 0, swarms: swarms)
+    }
+
     /// The seed's status now.
     public init(seed: SeedService, http: HTTPServer.Counters, httpConnections: Int, nowMilliseconds: UInt64) {
         let tracker = seed.tracker

@@ -72,7 +72,7 @@ public final class FetchEngine {
 
     let loop: EventLoop
     let configuration: Configuration
-    let nodeID: [UInt8]
+    public let nodeID: [UInt8]
     let cache: ChunkCache
     let store: ChunkServer
     private var client: SwarmClient?
@@ -91,6 +91,10 @@ public final class FetchEngine {
     public var whenServing: ((Report) -> Void)?
     /// Where this node serves peers, once listening.
     public private(set) var servingAddress: SocketAddress?
+    /// The verified manifest, once it arrived.
+    public var manifest: Manifest? { client?.manifest }
+    /// Chunk counts and bytes so far (by source, served).
+    public var statistics: SwarmClient.Statistics { client?.statistics ?? SwarmClient.Statistics() }
 
     /// One socket and its frame decoder.
     final class Link {

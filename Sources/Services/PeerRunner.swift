@@ -18,8 +18,10 @@ public enum PeerRunner {
 
     /// Runs until a signal, or until every engine has failed. Engine `i` listens on
     /// `listen.port + i` (port 0: any free port for each); `serving` is told where each serves.
+    /// `attach` may start more services on the loop (the HTTP face); what it returns stops them.
     public static func run(
         _ configurations: [FetchEngine.Configuration],
+        attach: (EventLoop, [FetchEngine]) throws(RuntimeError) -> (() -> Void) = { _, _ in {} },
         serving: @escaping (StorePath, SocketAddress?, FetchEngine.Report) -> Void
     ) throws(RuntimeError) -> Outcome {
         let loop = try EventLoop()
@@ -27,6 +29,7 @@ public enum PeerRunner {
         var engines: [FetchEngine] = []
         var running = configurations.count
         var signals: SignalWatcher?
+        var stopAttached: () -> Void = {}
         signals = try SignalWatcher(loop: loop) { signal in
             for engine in engines { engine.interrupt("stopped by signal \(signal)") }
         }
@@ -38,10 +41,14 @@ public enum PeerRunner {
             }
             engine.whenEnded = {
                 running -= 1
-                if running == 0 { signals?.close() }
+                if running == 0 {
+                    signals?.close()
+                    stopAttached()
+                }
             }
             engines.append(engine)
         }
+        stopAttached = try attach(loop, engines)
         for engine in engines { engine.start() }
         loop.run()
         return Outcome(

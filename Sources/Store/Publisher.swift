@@ -1,6 +1,6 @@
 // Builds the manifest of a closure from the store on disk: every path is dumped once, cut into
 // chunks and hashed, and its NAR hash and size must equal what Nix recorded, or nothing is
-// published.
+// published. Each path also gets raven's narinfo signature, so peers can serve it to Nix.
 import NixFormats
 import Sodium
 import Swarm
@@ -24,7 +24,7 @@ public enum Publisher {
     /// The manifest of `closure` (Nix's records of every path) as found under `store`.
     public static func manifest(
         of closure: [PathInfo], toplevels: [StorePath], store: StoreRoot, layout: ChunkLayout, createdAt: UInt64,
-        label: String
+        label: String, signingKeys: [NixSecretKey] = []
     ) throws -> Manifest {
         let sorted = closure.sorted { $0.storePath < $1.storePath }
         var index: [StorePath: Int] = [:]
@@ -48,7 +48,8 @@ public enum Publisher {
             paths.append(
                 ManifestPath(
                     storePath: info.storePath, narHash: narHash, narSize: narSize, deriver: info.deriver,
-                    references: refs, chunks: chunks.map(ChunkID.init)))
+                    references: refs, chunks: chunks.map(ChunkID.init),
+                    signatures: try signingKeys.map { try info.sign(with: $0) }))
         }
         for t in toplevels where index[t] == nil { throw Failure.toplevelMissing(t) }
         return Manifest(layout: layout, createdAt: createdAt, label: label, toplevels: toplevels, paths: paths)

@@ -12,10 +12,13 @@ public struct ManifestPath: Equatable, Sendable {
     /// Indices into `Manifest.paths` (a closure is complete, so every reference is listed).
     public var references: [Int]
     public var chunks: [ChunkID]
+    /// Nix narinfo signatures (`name:base64` over the path's fingerprint) made by raven when it
+    /// published: any holder of the path can then serve a narinfo that Nix accepts.
+    public var signatures: [String]
 
     public init(
         storePath: StorePath, narHash: Digest256, narSize: UInt64, deriver: StorePath? = nil, references: [Int],
-        chunks: [ChunkID]
+        chunks: [ChunkID], signatures: [String] = []
     ) {
         self.storePath = storePath
         self.narHash = narHash
@@ -23,6 +26,7 @@ public struct ManifestPath: Equatable, Sendable {
         self.deriver = deriver
         self.references = references
         self.chunks = chunks
+        self.signatures = signatures
     }
 }
 

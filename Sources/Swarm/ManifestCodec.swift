@@ -9,10 +9,13 @@ public enum ManifestLimits {
     public static let maxPaths = 1 << 20
     public static let maxToplevels = 1024
     public static let maxLabelBytes = 1024
+    /// Narinfo signatures per path, and the length of one (`name:` and 88 base64 characters).
+    public static let maxPathSignatures = 8
+    public static let maxPathSignatureBytes = 512
 }
 
 extension Manifest {
-    static let magic: [UInt8] = Array("RKMANIF1".utf8)
+    static let magic: [UInt8] = Array("RKMANIF2".utf8)
 
     /// The canonical body bytes (what is signed).
     public func encode() -> [UInt8] {
@@ -30,6 +33,8 @@ extension Manifest {
             w.u32(UInt32(p.references.count))
             for r in p.references { w.u32(UInt32(r)) }
             for c in p.chunks { w.raw(c.digest.bytes) }
+            w.u8(UInt8(p.signatures.count))
+            for sig in p.signatures { w.string(sig) }
         }
         w.u32(UInt32(toplevels.count))
         for t in toplevels { w.u32(UInt32(index(of: t) ?? Int(UInt32.max))) }
@@ -74,13 +79,19 @@ extension Manifest {
             var chunks: [ChunkID] = []
             chunks.reserveCapacity(chunkCount)
             for _ in 0..<chunkCount { chunks.append(ChunkID(try r.digest())) }
+            let sigCount = Int(try r.u8())
+            guard sigCount <= ManifestLimits.maxPathSignatures else {
+                throw .malformed("\(storePath) has more than \(ManifestLimits.maxPathSignatures) signatures")
+            }
+            var signatures: [String] = []
+            for _ in 0..<sigCount { signatures.append(try r.string(limit: ManifestLimits.maxPathSignatureBytes)) }
             if let last = paths.last, !(last.storePath < storePath) {
                 throw .malformed("paths are not sorted and unique at \(storePath)")
             }
             paths.append(
                 ManifestPath(
                     storePath: storePath, narHash: narHash, narSize: narSize, deriver: deriver, references: refs,
-                    chunks: chunks))
+                    chunks: chunks, signatures: signatures))
         }
         let toplevelCount = Int(try r.u32())
         guard toplevelCount >= 1, toplevelCount <= ManifestLimits.maxToplevels else {

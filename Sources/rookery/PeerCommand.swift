@@ -1,5 +1,6 @@
 // `rookery peer`: a booted client serves the closures it booted with, straight from its store.
 import ArgumentParser
+import Faces
 import Glibc
 import NixFormats
 import Runtime
@@ -32,6 +33,9 @@ struct PeerCommand: ParsableCommand {
     @Option(help: "Address peers connect to, IP:PORT (port 0: any free port).")
     var listen: String = "0.0.0.0:7021"
 
+    @Option(help: "HTTP address for the binary cache, /status and /metrics, IP:PORT (\"off\": none).")
+    var http: String = "0.0.0.0:7080"
+
     @Option(help: "Upload cap in Mbit/s for each served manifest (0: none).")
     var uploadMbit: Double = 0
 
@@ -42,6 +46,8 @@ struct PeerCommand: ParsableCommand {
         guard let base = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
         }
+        let httpAddress = http == "off" ? nil : SocketAddress(parsing: http)
+        if http != "off" && httpAddress == nil { throw CommandFailure("--http wants IP:PORT or off, got '\(http)'") }
         let keys: [NixPublicKey]
         var paths: [StorePath] = []
         do {
@@ -65,7 +71,18 @@ struct PeerCommand: ParsableCommand {
             return c
         }
         AllocatorTuning.forChunkTraffic()
-        let outcome = try PeerRunner.run(configurations) { toplevel, at, report in
+        OpenFileLimit.raise()
+        let store = StoreRoot(root: root)
+        let outcome = try PeerRunner.run(
+            configurations,
+            attach: { (loop, engines) throws(RuntimeError) in
+                guard let httpAddress else { return {} }
+                let server = try FaceHandler.peer(engines, loop: loop, store: store).serve(
+                    on: loop, HTTPServer.Configuration(listen: httpAddress))
+                print("rookery peer: HTTP (binary cache, /status, /metrics) on \(server.boundAddress ?? httpAddress)")
+                return { server.stop() }
+            }
+        ) { toplevel, at, report in
             print("rookery peer: serving \(report.paths) paths of \(toplevel) on \(at.map { "\($0)" } ?? "?")")
             fflush(nil)  // flushes every stream; tests wait for this line
         }

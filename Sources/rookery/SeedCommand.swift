@@ -72,8 +72,8 @@ struct SeedCommand: ParsableCommand {
             try service.start()
             var server: HTTPServer?
             if let httpAddress {
-                let faces = SeedFaces(
-                    seed: service,
+                let faces = FaceHandler.seed(
+                    service,
                     cache: BinaryCacheFace(
                         index: BinaryCacheIndex(manifests: catalog.entries.map(\.manifest)),
                         store: StoreRoot(root: store),
@@ -81,10 +81,7 @@ struct SeedCommand: ParsableCommand {
                 var httpConfiguration = HTTPServer.Configuration(listen: httpAddress)
                 httpConfiguration.faultCutFirstBodyAfter = faultCutFirstNarAfter
                 httpConfiguration.headTimeoutMilliseconds = UInt64(max(httpHeadTimeout, 0.1) * 1000)
-                let s = HTTPServer(loop: loop, configuration: httpConfiguration, handler: faces)
-                faces.server = s
-                try s.start()
-                server = s
+                server = try faces.serve(on: loop, httpConfiguration)
             }
             var signals: SignalWatcher?
             signals = try SignalWatcher(loop: loop) { _ in

@@ -1,4 +1,4 @@
-// `rookery status`: the swarm as the seed sees it, from its `/status`. On a terminal a live view
+// `rookery status`: the swarm as the seed (or a peer) sees it, from its `/status`. On a terminal a live view
 // redrawn in place; otherwise plain lines per sample (no escape codes); `--json` for scripts.
 import ArgumentParser
 import Faces
@@ -13,6 +13,9 @@ struct StatusCommand: ParsableCommand {
 
     @Option(help: "The seed's HTTP address, IP:PORT (its --http).")
     var seed: String = "127.0.0.1:7080"
+
+    @Option(help: "A booted peer's HTTP address instead, IP:PORT (its --http): what it serves.")
+    var peer: String?
 
     @Flag(help: "Print the seed's /status JSON once and exit.")
     var json = false
@@ -30,8 +33,8 @@ struct StatusCommand: ParsableCommand {
     var linkMbit: Double?
 
     func run() throws {
-        guard let address = SocketAddress(parsing: seed) else {
-            throw CommandFailure("--seed wants IP:PORT, got '\(seed)'")
+        guard let address = SocketAddress(parsing: peer ?? seed) else {
+            throw CommandFailure("--\(peer == nil ? "seed" : "peer") wants IP:PORT, got '\(peer ?? seed)'")
         }
         if json {
             let response = try fetch(address)

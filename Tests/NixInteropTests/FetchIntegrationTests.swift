@@ -13,7 +13,7 @@ final class SeedFixture {
     let scratch: NixScratch
     let closure: NixClosure
     let publicKey: String
-    let state: String
+    var state: String
     var seed: RunningProcess?
     var address = ""
     /// The seed's HTTP face (binary cache, /status, /metrics).

@@ -47,10 +47,20 @@ import Testing
     @Test func nixRefusesANarinfoWhoseSignatureDoesNotVerify() throws {
         let f = try SeedFixture()
         // Same key name, other key material: every Sig line names the trusted key and fails it.
+        // The closure is published again with that key, and the seed serves only that manifest.
         let rookery = try NixTool.rookeryExecutable
         _ = try NixTool.run(
             rookery,
             ["keygen", "raven-test-1", "--secret", f.scratch.tmp.sub("sk2"), "--public", f.scratch.tmp.sub("pk2")])
+        f.state = f.scratch.tmp.sub("state2")
+        let published = try NixTool.run(
+            rookery,
+            [
+                "publish", "--state", f.state, "--store", f.scratch.store, "--key", f.scratch.tmp.sub("sk2"),
+                f.closure.toplevel,
+            ],
+            environment: NixTool.environment(home: f.scratch.home))
+        try #require(published.status == 0, "\(published.stderr)")
         try f.restartSeed(extra: ["--key", f.scratch.tmp.sub("sk2")])
         let key = f.publicKey.trimmingCharacters(in: .whitespacesAndNewlines)
         let root = f.scratch.tmp.sub("refused")

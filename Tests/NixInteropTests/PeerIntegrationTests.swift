@@ -6,22 +6,48 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct PeerIntegrationTests {
-    /// `rookery peer` serving `root`, once it has joined the swarm.
-    static func startPeer(_ f: SeedFixture, root: String) throws -> RunningProcess {
+    /// `rookery peer` serving `root`, once it has joined the swarm; and its HTTP face's address.
+    static func startPeer(_ f: SeedFixture, root: String) throws -> (RunningProcess, http: String) {
         let peer = try RunningProcess(
             try NixTool.rookeryExecutable,
             [
                 "peer", "--seed", f.address, "--trusted-key", f.publicKey, "--root", root, "--listen",
-                "127.0.0.1:0", f.closure.toplevel,
+                "127.0.0.1:0", "--http", "127.0.0.1:0", f.closure.toplevel,
             ])
+        let http = String(try peer.waitForLine(containing: "HTTP (").split(separator: " ").last!)
         _ = try peer.waitForLine(containing: "rookery peer: serving")
-        return peer
+        return (peer, http)
+    }
+
+    @Test func nixSubstitutesFromABootedPeerWithRavensSignatures() throws {
+        // The seed signs nothing on the fly here (no --key): the narinfos carry the signatures
+        // raven put in the manifest at publish, which Nix checks against raven's public key.
+        let f = try SeedFixture()
+        try f.restartSeed(extra: ["--http", "off"])
+        let (peer, http) = try Self.startPeer(f, root: try f.rootWithTheClosure("booted"))
+        defer { peer.stop() }
+        let key = f.publicKey.trimmingCharacters(in: .whitespacesAndNewlines)
+        let root = f.scratch.tmp.sub("from-peer")
+        try NixTool.nix(
+            "nix-store",
+            [
+                "--store", root, "-r", f.closure.toplevel, "--option", "substituters", "http://\(http)", "--option",
+                "trusted-public-keys", key, "--option", "require-sigs", "true",
+            ], home: f.scratch.home)
+        try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+        #expect(f.storeEntries(root).count == f.closure.paths.count)
+        let status = try RawSocket.exchange(http, "GET /status HTTP/1.1\r\nConnection: close\r\n\r\n")
+        #expect(status.contains("\"role\":\"peer\""))
+        #expect(status.contains("\"complete\":true"), "\(status)")
+        let once = try NixTool.run(try NixTool.rookeryExecutable, ["status", "--peer", http, "--once"])
+        #expect(once.status == 0, "\(once.stderr)")
+        #expect(once.stdoutText.contains("rookery peer "), "\(once.stdoutText)")
     }
 
     @Test func aBootedPeerServesTheNextWave() throws {
         // The seed may send 4 Mbit/s: four copies of the 4 MiB closure from it alone would take 34 s.
         let f = try SeedFixture(blobKiB: 4096, seedArguments: ["--upload-mbit", "4"])
-        let peer = try Self.startPeer(f, root: try f.rootWithTheClosure("booted"))
+        let (peer, _) = try Self.startPeer(f, root: try f.rootWithTheClosure("booted"))
         let agents = try SwarmIntegrationTests.runSwarm(f, count: 4)
         let reports = try SwarmIntegrationTests.finishAll(f, agents)
         let seedBytes = reports.reduce(0) { $0 + ($1["seed_bytes"] ?? 0) }
@@ -54,7 +80,7 @@ import Testing
         try handle.seek(toOffset: UInt64(largest.1 / 2))
         try handle.write(contentsOf: Data([byte[0] ^ 0xFF]))
         try handle.close()
-        let peer = try Self.startPeer(f, root: root)
+        let (peer, _) = try Self.startPeer(f, root: root)
         defer { peer.stop() }
         let reports = try SwarmIntegrationTests.finishAll(f, try SwarmIntegrationTests.runSwarm(f, count: 2))
         // Nix checked every byte (finishAll); the peer was never caught lying, and it did serve.

@@ -15,7 +15,7 @@ enum Fixtures {
         let lib = try StorePath("aap2hphvk98rkk9ywlqpp587rjdcgnc2-lib")
         let sys = try StorePath("bbp2hphvk98rkk9ywlqpp587rjdcgnc2-system")
         let libChunks = [ChunkID(of: Array("lib chunk 0".utf8)), ChunkID(of: Array("lib chunk 1".utf8))]
-        return Manifest(
+        var manifest = Manifest(
             layout: layout, createdAt: 1_795_800_000, label: "lab generation 1", toplevels: [sys],
             paths: [
                 ManifestPath(
@@ -26,6 +26,9 @@ enum Fixtures {
                     deriver: try StorePath("ccp2hphvk98rkk9ywlqpp587rjdcgnc2-system.drv"), references: [0, 1],
                     chunks: [ChunkID(of: Array("system chunk".utf8))]),
             ])
+        // raven's narinfo signature on the toplevel (Ed25519 is deterministic: a fixed vector).
+        manifest.paths[1].signatures = [try manifest.pathInfo(1).sign(with: try key())]
+        return manifest
     }
 
     static let nodeID = (0..<16).map { UInt8(0xa0 + $0) }

@@ -85,7 +85,7 @@ private final class DemoRun {
         let manifest = try Publisher.manifest(
             of: closure.paths, toplevels: [closure.toplevel], store: seedStore,
             layout: try ChunkLayout(chunkSize: ChunkLayout.defaultChunkSize),
-            createdAt: UInt64(time(nil)), label: "demo")
+            createdAt: UInt64(time(nil)), label: "demo", signingKeys: [key])
         let signed = SignedManifest.sign(manifest, with: [key])
         var catalog = ManifestCatalog()
         try catalog.add(signed)
@@ -101,13 +101,9 @@ private final class DemoRun {
             loop: loop, configuration: seedConfiguration, catalog: catalog, store: seedStore, nodeID: nodeID,
             randomSeed: 1)
         try seed.start()
-        let faces = SeedFaces(
-            seed: seed,
-            cache: BinaryCacheFace(index: BinaryCacheIndex(manifests: [manifest]), store: seedStore, key: key))
-        let http = HTTPServer(
-            loop: loop, configuration: .init(listen: SocketAddress(parsing: "127.0.0.1:0")!), handler: faces)
-        faces.server = http
-        try http.start()
+        let faces = FaceHandler.seed(
+            seed, cache: BinaryCacheFace(index: BinaryCacheIndex(manifests: [manifest]), store: seedStore, key: key))
+        let http = try faces.serve(on: loop, .init(listen: SocketAddress(parsing: "127.0.0.1:0")!))
         let seedAddress = seed.boundAddress!
         print(
             "rookery demo: seed on \(seedAddress); its binary cache, /status and /metrics on http://\(http.boundAddress!) "

@@ -37,7 +37,7 @@ struct PublishCommand: ParsableCommand {
             let storeRoot = StoreRoot(root: store.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/")
             let manifest = try Publisher.manifest(
                 of: closure, toplevels: roots, store: storeRoot, layout: try ChunkLayout(chunkSize: chunkSize),
-                createdAt: UInt64(Date().timeIntervalSince1970), label: label)
+                createdAt: UInt64(Date().timeIntervalSince1970), label: label, signingKeys: [secret])
             let signed = SignedManifest.sign(manifest, with: [secret])
             let file = try SeedState(directory: state).store(signed)
             print(
