@@ -87,7 +87,8 @@ let package = Package(
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Faces", "NixFormats", "Swarm", "TestSupport"]),
+        .testTarget(
+            name: "FacesTests", dependencies: ["HTTP", "Faces", "Services", "NixFormats", "Swarm", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",

@@ -5,3 +5,27 @@ void rookery_tune_malloc_for_chunks(void) {
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
 }
+
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int rookery_interface_up(const char *name) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    int rc = 0;
+    if (ioctl(fd, SIOCGIFFLAGS, &request) < 0) {
+        rc = -errno;
+    } else if (!(request.ifr_flags & IFF_UP)) {
+        request.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &request) < 0) rc = -errno;
+    }
+    close(fd);
+    return rc;
+}

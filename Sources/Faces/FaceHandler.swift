@@ -9,6 +9,8 @@ import Swarm
 
 public final class FaceHandler: HTTPHandler {
     public let cache: BinaryCacheFace
+    /// Kernels, initrds and boot menus (raven only).
+    public var boot: BootFace?
     /// The node's status, given the HTTP server's counters and open connections.
     private let describe: (HTTPServer.Counters, Int) -> SwarmStatus
     /// Runs before each request (a peer adds manifests that arrived meanwhile).
@@ -81,7 +83,8 @@ public final class FaceHandler: HTTPHandler {
         case "/":
             return .text(200, "rookery: /nix-cache-info, /<hash>.narinfo, /nar/…, /status, /metrics\n")
         default:
-            return cache.respond(path: request.path) ?? .notFound
+            return cache.respond(path: request.path) ?? boot?.respond(path: request.path, host: request.header("Host"))
+                ?? .notFound
         }
     }
 }

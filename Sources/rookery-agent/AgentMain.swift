@@ -4,6 +4,9 @@
 //
 //   rookery-agent --seed IP:PORT --trusted-key NAME:BASE64 [--trusted-key …] --root DIR
 //                 [--listen IP:PORT] [--linger SECONDS] [--upload-mbit N] TOPLEVEL
+//   rookery-agent [--auto] [--cmdline FILE] [--config FILE]
+//                 automatic mode (the initrd): everything from /proc/cmdline and, if present,
+//                 /etc/rookery-agent.conf (see Services/BootParameters.swift and the README)
 import Glibc
 import NixFormats
 import Runtime
@@ -15,7 +18,11 @@ import Swarm
 struct AgentMain {
     static func main() {
         AllocatorTuning.forChunkTraffic()
-        switch AgentArguments.parse(Array(CommandLine.arguments.dropFirst())) {
+        let args = Array(CommandLine.arguments.dropFirst())
+        if args.isEmpty || args[0] == "--auto" || args[0] == "--cmdline" || args[0] == "--config" {
+            automatic(args)
+        }
+        switch AgentArguments.parse(args) {
         case .failure(let error):
             fail(
                 "usage: \(error.message)\n  rookery-agent --seed IP:PORT --trusted-key NAME:BASE64 --root DIR TOPLEVEL",
@@ -33,6 +40,66 @@ struct AgentMain {
                 fail("\(error)", code: 1)
             }
         }
+    }
+
+    /// Automatic mode: parameters from the kernel command line, lo up, attempts with backoff
+    /// while the seed cannot be reached; one line and a non-zero exit on failure.
+    static func automatic(_ args: [String]) -> Never {
+        var cmdlinePath = "/proc/cmdline"
+        var configPath = "/etc/rookery-agent.conf"
+        var i = 0
+        while i < args.count {
+            switch args[i] {
+            case "--auto": break
+            case "--cmdline" where i + 1 < args.count:
+                i += 1
+                cmdlinePath = args[i]
+            case "--config" where i + 1 < args.count:
+                i += 1
+                configPath = args[i]
+            default: fail("usage: rookery-agent [--auto] [--cmdline FILE] [--config FILE]", code: 2)
+            }
+            i += 1
+        }
+        let commandLine: String
+        do {
+            commandLine = String(decoding: try FileIO.read(cmdlinePath, limit: 64 << 10), as: UTF8.self)
+        } catch {
+            fail("cannot read the kernel command line: \(error)", code: 1)
+        }
+        let file = (try? FileIO.read(configPath, limit: 64 << 10)).map { String(decoding: $0, as: UTF8.self) }
+        let parameters: BootParameters
+        do {
+            parameters = try BootParameters.parse(commandLine: commandLine, file: file)
+        } catch {
+            fail("\(error)", code: 1)
+        }
+        if let why = NetworkInterface.bringUp("lo") { log("cannot bring lo up: \(why)") }
+        let configuration: FetchEngine.Configuration
+        switch AgentArguments.parse(parameters.arguments) {
+        case .failure(let error): fail("kernel parameters: \(error.message)", code: 1)
+        case .success(let c): configuration = c
+        }
+        log("fetching \(configuration.toplevel) from \(configuration.seed) into \(configuration.root.root)")
+        for attempt in 1...parameters.attempts {
+            sleep(BootParameters.backoff(beforeAttempt: attempt))
+            let outcome: FetchEngine.Outcome
+            do { outcome = try FetchRunner.run(configuration) } catch { fail("\(error)", code: 1) }
+            switch outcome {
+            case .finished(let r):
+                print("rookery-agent: \(r.summary); registration in \(configuration.registrationPath)")
+                exit(0)
+            case .failed(let line):
+                guard BootParameters.isRetryable(line), attempt < parameters.attempts else { fail(line, code: 1) }
+                log("\(line); attempt \(attempt) of \(parameters.attempts), retrying")
+            }
+        }
+        fail("no attempt left", code: 1)
+    }
+
+    static func log(_ line: String) {
+        let text = "rookery-agent: \(line)\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
     }
 
     static func fail(_ line: String, code: Int32) -> Never {

@@ -41,6 +41,15 @@ struct SeedCommand: ParsableCommand {
     @Option(help: "Upload cap over all clients in Mbit/s (0: none).")
     var uploadMbit: Double = 0
 
+    /// `STATE/boot-macs`: one "MAC TOPLEVEL" per line, `#` comments.
+    static func parseMacs(_ text: String) -> [(mac: String, toplevel: String)] {
+        text.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard words.count == 2, !line.hasPrefix("#") else { return nil }
+            return (String(words[0]), String(words[1]))
+        }
+    }
+
     func run() throws {
         guard let address = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
@@ -78,6 +87,15 @@ struct SeedCommand: ParsableCommand {
                         index: BinaryCacheIndex(manifests: catalog.entries.map(\.manifest)),
                         store: StoreRoot(root: store),
                         key: secret))
+                // Boot files and menus for the systems among the manifests; the agent trusts the
+                // seed's key. STATE/boot-macs: "MAC TOPLEVEL" lines pick a system per machine.
+                let macs =
+                    (try? String(contentsOfFile: state + "/boot-macs", encoding: .utf8))
+                    .map(Self.parseMacs) ?? []
+                faces.boot = BootFace(
+                    manifests: catalog.entries.map(\.manifest), store: StoreRoot(root: store),
+                    seedPort: service.boundAddress?.port ?? address.port,
+                    keys: secret.map { ["\($0.publicKey)"] } ?? [], macs: macs)
                 var httpConfiguration = HTTPServer.Configuration(listen: httpAddress)
                 httpConfiguration.faultCutFirstBodyAfter = faultCutFirstNarAfter
                 httpConfiguration.headTimeoutMilliseconds = UInt64(max(httpHeadTimeout, 0.1) * 1000)

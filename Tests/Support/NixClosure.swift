@@ -7,8 +7,10 @@ public struct NixClosure {
     /// Every path of the closure, as `nix-store -qR` lists them.
     public let paths: [String]
 
-    /// Builds a closure of five paths (busybox source, two libraries, an app, a toplevel) with
-    /// references between them, in the chroot store at `store`. `salt` makes the paths new.
+    /// Builds a closure of seven paths (busybox source, two libraries, an app, a "kernel", an
+    /// "initrd", a toplevel) with references between them, in the chroot store at `store`. The
+    /// toplevel is laid out like a NixOS system's (`init`, `kernel` and `initrd` links,
+    /// `kernel-params`), so raven lists it as bootable. `salt` makes the paths new.
     public static func build(store: String, home: String, scratch: String, salt: String = "", blobKiB: Int = 64) throws
         -> NixClosure
     {
@@ -34,7 +36,9 @@ public struct NixClosure {
               libA = mk "liba" "mkdir -p $out/lib; echo liba > $out/lib/a.so; head -c \(blobKiB * 1024) /dev/urandom > $out/lib/blob";
               libB = mk "libb" "mkdir -p $out/lib $out/share; echo ${libA} > $out/share/deps; ln -s ${libA}/lib/a.so $out/lib/a.so";
               app = mk "app" "mkdir -p $out/bin; echo '#!${bb}/bin/sh' > $out/bin/app; echo 'cat ${libB}/share/deps' >> $out/bin/app; chmod +x $out/bin/app";
-            in mk "toplevel" "mkdir -p $out; ln -s ${app}/bin/app $out/init; echo ${libB} > $out/libs"
+              linux = mk "linux" "mkdir -p $out; echo not-a-kernel > $out/bzImage";
+              initrd = mk "initrd" "mkdir -p $out; head -c 3000 /dev/urandom > $out/initrd";
+            in mk "toplevel" "mkdir -p $out; ln -s ${app}/bin/app $out/init; echo ${libB} > $out/libs; ln -s ${linux}/bzImage $out/kernel; ln -s ${initrd}/initrd $out/initrd; echo 'console=ttyS0 loglevel=4' > $out/kernel-params"
             """
         let file = scratch + "/closure.nix"
         try expression.write(toFile: file, atomically: true, encoding: .utf8)

@@ -1,0 +1,105 @@
+// The boot path's pure parts: the agent's kernel parameters and raven's generated menus.
+import Services
+import Testing
+
+@testable import Faces
+
+@Suite struct BootParametersTests {
+    let key = "raven-1:ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ="
+    let top = "/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-nixos-system-lab-24.05"
+
+    @Test func aNixOSCommandLineBecomesTheAgentsArguments() throws {
+        let line =
+            "BOOT_IMAGE=x init=\(top)/init console=ttyS0 rookery.seed=10.0.0.1:7020 rookery.key=\(key) loglevel=4\n"
+        let p = try BootParameters.parse(commandLine: line)
+        #expect(
+            p.arguments == [
+                "--seed", "10.0.0.1:7020", "--trusted-key", key, "--root", "/mnt-root", "--listen", "0.0.0.0:7021", top,
+            ])
+        #expect(p.attempts == BootParameters.defaultAttempts)
+    }
+
+    @Test func theFileFillsInAndTheCommandLineWins() throws {
+        let file = "# raven\nrookery.seed=10.0.0.9:7020\nrookery.key=\(key)\nrookery.retries=2 rookery.linger=5\n"
+        let p = try BootParameters.parse(
+            commandLine:
+                "rookery.seed=10.0.0.1:7020 rookery.key=other:AAAA rookery.toplevel=\(top) rookery.root=\"/mnt root\"",
+            file: file)
+        #expect(p.arguments.prefix(2) == ["--seed", "10.0.0.1:7020"])
+        #expect(p.arguments.filter { $0 == "--trusted-key" }.count == 2)
+        #expect(p.arguments.contains("/mnt root"))
+        #expect(p.arguments.contains("--linger"))
+        #expect(p.arguments.last == top)
+        #expect(p.attempts == 2)
+    }
+
+    @Test func whatIsMissingOrWrongIsNamed() {
+        #expect(throws: BootParameters.Failure.missing("rookery.seed=IP:PORT")) {
+            try BootParameters.parse(commandLine: "init=\(top)/init rookery.key=\(key)")
+        }
+        #expect(throws: BootParameters.Failure.missing("rookery.key=NAME:BASE64")) {
+            try BootParameters.parse(commandLine: "init=\(top)/init rookery.seed=1.2.3.4:5")
+        }
+        #expect(throws: BootParameters.Failure.invalid("init", "/sbin")) {
+            try BootParameters.parse(commandLine: "init=/sbin/init rookery.seed=1.2.3.4:5 rookery.key=\(key)")
+        }
+        #expect(throws: BootParameters.Failure.invalid("rookery.retries", "0")) {
+            try BootParameters.parse(
+                commandLine: "init=\(top)/init rookery.seed=1.2.3.4:5 rookery.key=\(key) rookery.retries=0")
+        }
+    }
+
+    @Test func retriesBackOffAndOnlyForAnAbsentSeed() {
+        #expect((1...8).map { BootParameters.backoff(beforeAttempt: $0) } == [0, 1, 2, 4, 8, 16, 30, 30])
+        #expect(BootParameters.isRetryable("cannot reach the seed at 10.0.0.1:7020: connection refused"))
+        #expect(!BootParameters.isRetryable("manifest refused: no trusted signature"))
+    }
+}
+
+@Suite struct BootMenuTests {
+    static let old = BootMenu.Entry(
+        generation: 1, label: "", createdAt: 0, toplevel: "/nix/store/aaaa-sys1", hashPart: "aaaa",
+        kernelParams: "console=ttyS0\n")
+    static let new = BootMenu.Entry(
+        generation: 2, label: "lab", createdAt: 1_795_822_498, toplevel: "/nix/store/bbbb-sys2", hashPart: "bbbb",
+        kernelParams: "loglevel=4")
+
+    @Test func iPXEListsNewestFirstAndBootsItByDefault() {
+        let menu = BootMenu(
+            entries: [Self.old, Self.new], httpBase: "http://10.0.0.1:7080", seedAddress: "10.0.0.1:7020",
+            keys: ["raven-1:KEY"])
+        let text = menu.ipxe(macs: [("52:54:00:00:00:02", "/nix/store/aaaa-sys1")])
+        #expect(text.hasPrefix("#!ipxe\n"))
+        #expect(text.contains("iseq ${net0/mac} 52:54:00:00:00:02 && goto gen1 ||\n"))
+        #expect(
+            text.contains(
+                "item gen2 generation 2: lab (2026-11-27 23:34 UTC)\nitem gen1 generation 1 (1970-01-01 00:00 UTC)\n"))
+        #expect(text.contains("choose --default gen2 --timeout 3000 target && goto ${target} ||\ngoto gen2\n"))
+        #expect(
+            text.contains(
+                ":gen2\nkernel http://10.0.0.1:7080/boot/bbbb/kernel loglevel=4 init=/nix/store/bbbb-sys2/init "
+                    + "rookery.seed=10.0.0.1:7020 rookery.key=raven-1:KEY\ninitrd http://10.0.0.1:7080/boot/bbbb/initrd\nboot\n"
+            ))
+        #expect(text.range(of: ":gen2")!.lowerBound < text.range(of: ":gen1")!.lowerBound)
+    }
+
+    @Test func pxelinuxPerMACDefaultsToTheChosenSystem() {
+        var menu = BootMenu(entries: [Self.old, Self.new], httpBase: "http://h", seedAddress: "1.2.3.4:5", keys: [])
+        menu.timeoutSeconds = 0
+        let text = menu.pxelinux(defaultToplevel: "/nix/store/aaaa-sys1")
+        #expect(text.contains("DEFAULT gen1\nPROMPT 0\nTIMEOUT 0\n"))
+        #expect(
+            text.contains(
+                "LABEL gen1\n  MENU LABEL generation 1 (1970-01-01 00:00 UTC)\n  KERNEL http://h/boot/aaaa/kernel\n"))
+        #expect(text.contains("  APPEND console=ttyS0 init=/nix/store/aaaa-sys1/init rookery.seed=1.2.3.4:5\n"))
+        #expect(BootMenu.pxelinuxName(mac: "52:54:00:AB:00:02") == "01-52-54-00-ab-00-02")
+        #expect(
+            BootMenu(entries: [], httpBase: "", seedAddress: "", keys: []).ipxe().contains("no bootable generation"))
+    }
+
+    @Test func hostsAreIPLiteralsOnly() {
+        #expect(BootFace.hostIP("10.0.0.1:7080") == "10.0.0.1")
+        #expect(BootFace.hostIP("[fd00::1]:7080") == "fd00::1")
+        #expect(BootFace.hostIP("raven:7080") == nil)
+    }
+}
