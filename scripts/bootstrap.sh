@@ -3,7 +3,7 @@
 # (libuv, libsodium), real Nix 2.8 as the format reference, busybox-static for hermetic Nix
 # builds in the tests. Idempotent; safe to run again.
 set -euo pipefail
-packages=(libuv1-dev libsodium-dev libhttp-parser-dev pkg-config nix-bin busybox-static curl tmux python3-prometheus-client)
+packages=(libuv1-dev libsodium-dev libhttp-parser-dev pkg-config nix-bin busybox-static curl tmux python3-prometheus-client e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case sizeMismatch(path: String, expected: UInt64, got: UInt64)
     /// A state file that does not decode.
     case corruptFile(path: String, reason: String)
+    /// An external tool (mke2fs) exited with a failure status.
+    case toolFailed(tool: String, status: Int32)
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .hashMismatch(let p, let e, let g): "hash mismatch for '\(p)': expected \(e), got \(g)"
         case .sizeMismatch(let p, let e, let g): "size mismatch for '\(p)': expected \(e) bytes, got \(g)"
         case .corruptFile(let p, let r): "'\(p)' is corrupt: \(r)"
+        case .toolFailed(let t, let s): "\(t) failed (wait status \(s))"
         }
     }
 

@@ -4,6 +4,8 @@
 //
 //   rookery-agent --seed IP:PORT --trusted-key NAME:BASE64 [--trusted-key …] --root DIR
 //                 [--listen IP:PORT] [--linger SECONDS] [--upload-mbit N] TOPLEVEL
+//   rookery-agent layout [--layout FILE] [--disk DEVICE] [--mkfs PATH]
+//                 check-and-create the declared disk layout (default /etc/rookery-layout)
 //   rookery-agent [--auto] [--cmdline FILE] [--config FILE]
 //                 automatic mode (the initrd): everything from /proc/cmdline and, if present,
 //                 /etc/rookery-agent.conf (see Services/BootParameters.swift and the README)
@@ -19,6 +21,7 @@ struct AgentMain {
     static func main() {
         AllocatorTuning.forChunkTraffic()
         let args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "layout" { layout(Array(args.dropFirst())) }
         if args.isEmpty || args[0] == "--auto" || args[0] == "--cmdline" || args[0] == "--config" {
             automatic(args)
         }
@@ -95,6 +98,48 @@ struct AgentMain {
             }
         }
         fail("no attempt left", code: 1)
+    }
+
+    /// `layout`: the disk carries the declared layout afterwards, or one line says why not.
+    static func layout(_ args: [String]) -> Never {
+        var file = "/etc/rookery-layout"
+        var disk: String?
+        var mkfs: String?
+        var i = 0
+        while i + 1 < args.count {
+            switch args[i] {
+            case "--layout": file = args[i + 1]
+            case "--disk": disk = args[i + 1]
+            case "--mkfs": mkfs = args[i + 1]
+            default: fail("usage: rookery-agent layout [--layout FILE] [--disk DEVICE] [--mkfs PATH]", code: 2)
+            }
+            i += 2
+        }
+        if i != args.count {
+            fail("usage: rookery-agent layout [--layout FILE] [--disk DEVICE] [--mkfs PATH]", code: 2)
+        }
+        do {
+            var declared = try DiskLayout.parse(String(decoding: try FileIO.read(file, limit: 64 << 10), as: UTF8.self))
+            if let disk { declared.disk = disk }
+            let tool =
+                mkfs
+                ?? ["/sbin/mke2fs", "/usr/sbin/mke2fs", "/bin/mke2fs", "/usr/bin/mke2fs"].first {
+                    access($0, X_OK) == 0
+                }
+            guard let tool else { fail("no mke2fs found (give --mkfs PATH)", code: 1) }
+            switch try DiskPreparer.prepare(declared, mkfs: tool) {
+            case .leftAlone:
+                print("rookery-agent: \(declared.disk) already has the declared layout; left alone")
+            case .created(let placed):
+                let parts = placed.map {
+                    "\($0.partition.label) (\($0.partition.filesystem), \($0.bytes >> 20) MiB at \($0.startByte >> 20) MiB)"
+                }
+                print("rookery-agent: partitioned and formatted \(declared.disk): \(parts.joined(separator: ", "))")
+            }
+            exit(0)
+        } catch {
+            fail("\(error)", code: 1)
+        }
     }
 
     static func log(_ line: String) {
