@@ -73,11 +73,18 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $modules; do insmod /lib/modules/\$m.ko || echo "E2E: insmod \$m failed"; done
 ip link set eth0 up
 udhcpc -i eth0 -n -q -t 20 -T 1 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 || echo "E2E: no DHCP lease"
-rookery-agent layout 2>&1 | sed 's/^/E2E-LAYOUT /'
+rookery-agent layout > /tmp/layout.log 2>&1
+rc=\$?
+sed 's/^/E2E-LAYOUT /' /tmp/layout.log
+if [ \$rc != 0 ]; then
+  echo "E2E-RESULT rc=\$rc step=layout \$(tail -n 1 /tmp/layout.log)"
+  poweroff -f
+fi
 mount -t ext4 /dev/vda1 /mnt-root || echo "E2E: mount failed"
 rookery-agent > /tmp/agent.log 2>&1
 rc=\$?
 cat /tmp/agent.log
+echo "E2E-STORE entries=\$(ls -A /mnt-root/nix/store 2>/dev/null | wc -l)"
 echo "E2E-RESULT rc=\$rc uptime=\$(cut -d' ' -f1 /proc/uptime) \$(tail -n 1 /tmp/agent.log)"
 umount /mnt-root; sync
 poweroff -f
@@ -114,7 +121,7 @@ ip -n "$ns" link add br0 type bridge
 ip -n "$ns" addr add "$net.1/24" dev br0
 ip -n "$ns" addr add fd32::1/64 dev br0 nodad
 ip -n "$ns" link set br0 up
-for i in 0 1; do
+for i in 0 1 2 3 4; do
   ip -n "$ns" tuntap add dev "tap$i" mode tap
   ip -n "$ns" link set "tap$i" master br0
   ip -n "$ns" link set "tap$i" up
@@ -128,8 +135,10 @@ ip netns exec "$ns" "$rookery" seed --state "$work/state" --store "$store" --lis
 echo $! > "$work/seed.pid"
 for _ in $(seq 100); do grep -q 'listening on' "$work/seed.log" && break; sleep 0.1; done
 
-vm() { # index disk log
-  ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -nodefaults -no-reboot -boot n \
+vm() { # index disk log [kernel command line: boot the kernel directly instead of PXE]
+  local boot=(-boot n)
+  [ $# -lt 4 ] || boot=(-kernel "$vmlinuz" -initrd "$work/initrd.gz" -append "$4")
+  ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -nodefaults -no-reboot "${boot[@]}" \
     -serial "file:$3" -netdev "tap,id=n0,ifname=tap$1,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,mac=52:54:00:32:00:1$1" -drive "file=$2,format=raw,if=virtio" &
   echo $! > "$work/vm$1.pid"
@@ -163,6 +172,31 @@ again=$(grep 'E2E-RESULT' "$work/vm0-again.log" || true)
 grep -q 'E2E-LAYOUT rookery-agent: /dev/vda already has the declared layout; left alone' "$work/vm0-again.log" || { echo "qemu-e2e: the second boot touched the layout" >&2; tail -n 40 "$work/vm0-again.log" >&2; exit 1; }
 [ "$(field bytes "$again")" = 0 ] && grep -q 'rc=0' <<<"$again" || { echo "qemu-e2e: the second boot fetched: $again" >&2; exit 1; }
 echo "VM 0 again: layout left alone, 0 bytes fetched ($(grep -o '([0-9]* were present)' <<<"$again"))"
+
+# Each failure gives its one line on the console, a non-zero exit and nothing in the store:
+# a disk too small (PXE as before), a wrong key and an unreachable seed on the command line.
+truncate -s 32M "$work/disk2.img"
+for i in 3 4; do truncate -s 256M "$work/disk$i.img"; done
+wrong="raven-e2e-1:ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ="
+vm 2 "$work/disk2.img" "$work/vm2.log"
+vm 3 "$work/disk3.img" "$work/vm3.log" "console=ttyS0 panic=-1 init=$toplevel/init rookery.seed=$net.1:7020 rookery.key=$wrong"
+vm 4 "$work/disk4.img" "$work/vm4.log" "console=ttyS0 panic=-1 init=$toplevel/init rookery.seed=$net.1:9 rookery.key=$(cat "$work/pk") rookery.retries=2"
+for i in 2 3 4; do wait_vm "$i" "$work/vm$i.log" 600; done
+expect_failure() { # index what-the-line-says
+  local line
+  line=$(grep 'E2E-RESULT' "$work/vm$1.log" || true)
+  if ! grep -q 'rc=1' <<<"$line" || ! grep -q "$2" <<<"$line"; then
+    echo "qemu-e2e: VM $1 should have failed with '$2': $line" >&2; tail -n 30 "$work/vm$1.log" >&2; exit 1
+  fi
+  if grep -q 'E2E-STORE' "$work/vm$1.log" && ! grep -q 'E2E-STORE entries=0' "$work/vm$1.log"; then
+    echo "qemu-e2e: VM $1 left something in its store" >&2; exit 1
+  fi
+  echo "VM $1: $(sed 's/.*E2E-RESULT rc=1 \(step=layout \)\{0,1\}\(uptime=[0-9.]* \)\{0,1\}//' <<<"$line") (exit 1)"
+}
+expect_failure 2 "is too small: 32 MiB"
+cmp -s "$work/disk2.img" <(head -c 33554432 /dev/zero) || { echo "qemu-e2e: the small disk was written to" >&2; exit 1; }
+expect_failure 3 "manifest refused"
+expect_failure 4 "cannot reach the seed"
 
 # Real Nix on each disk's store: load the registration, verify every path's contents.
 mkdir -p "$work/mnt"

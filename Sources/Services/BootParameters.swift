@@ -103,7 +103,16 @@ public struct BootParameters: Equatable, Sendable {
     /// Failures worth another attempt: the seed was not there (yet), or went away. A refused
     /// manifest or a full disk fails the same way every time.
     public static func isRetryable(_ line: String) -> Bool {
-        ["cannot reach the seed", "the seed closed the connection", "timed out"].contains { line.contains($0) }
+        ["cannot reach the seed", "the seed closed the connection", "timed out"].contains { contains(line, $0) }
+    }
+
+    /// Substring search on bytes: String's own `contains(_:)` links the regex engine into the
+    /// static agent (1.3 MiB).
+    static func contains(_ text: String, _ part: String) -> Bool {
+        let t = Array(text.utf8)
+        let p = Array(part.utf8)
+        guard p.count <= t.count else { return false }
+        return (0...(t.count - p.count)).contains { i in t[i..<(i + p.count)].elementsEqual(p) }
     }
 
     /// Seconds to wait before attempt `n` (1-based; the first attempt waits 0): 1, 2, 4, … ≤ 30.
