@@ -87,6 +87,14 @@ public struct NarWriter: Sendable {
         state = .inFile(remaining: remaining - UInt64(bytes.count), size: size)
     }
 
+    /// Accounts for `count` file content bytes that someone else places (an index of the NAR).
+    public mutating func skipFileData(_ count: UInt64) throws(NarError) {
+        guard case .inFile(let remaining, let size) = state, count <= remaining else {
+            throw .eventOutOfOrder("file data outside a file or beyond its size")
+        }
+        state = .inFile(remaining: remaining - count, size: size)
+    }
+
     private mutating func nodeEnded() {
         state = directories.isEmpty ? .done : .afterChild
     }

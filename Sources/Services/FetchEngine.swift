@@ -299,8 +299,8 @@ public final class FetchEngine {
         do {
             try cache.create()
             try configuration.root.createStoreDirectory()
-            let wantedChunks = table.chunks(ofPaths: wanted)
-            let cached = try cache.verifiedPresent(among: Set(wantedChunks.map { table.ids[$0] }))
+            cache.plan(manifest, paths: wanted)
+            let cached = try cache.verifiedPresent()
             report.chunksReused = cached.count
             var holding = table.chunks(ofPaths: present)
             for id in cached { if let i = table.index(of: id) { holding.insert(i) } }
@@ -312,7 +312,7 @@ public final class FetchEngine {
 
     /// A chunk this node holds: from the chunk cache, else from a restored path.
     private func readChunk(_ id: ChunkID) -> [UInt8]? {
-        if let bytes = try? cache.read(id) { return bytes }
+        if let bytes = cache.read(id) { return bytes }
         return (try? store.read(id)) ?? nil
     }
 
@@ -321,11 +321,21 @@ public final class FetchEngine {
         let path = manifest.paths[p]
         do {
             let importer = try configuration.root.importPath(path.storePath, checksNarHash: configuration.checksNarHash)
-            for id in path.chunks {
-                guard let bytes = readChunk(id) else { return fail("chunk \(id) of \(path.storePath) vanished") }
-                try importer.feed(bytes[...])
+            for (i, id) in path.chunks.enumerated() {
+                // From this path's cache file; a chunk it shares with a path already on disk
+                // was never fetched, and comes from the store.
+                if cache.holds(id) {
+                    try importer.feed(
+                        try cache.read(path.storePath, manifest.layout.range(of: i, narSize: path.narSize))[...])
+                } else {
+                    guard let bytes = readChunk(id) else { return fail("chunk \(id) of \(path.storePath) vanished") }
+                    try importer.feed(bytes[...])
+                }
             }
             try importer.commit(expected: (NixHash(sha256: path.narHash), path.narSize))
+            cache.restored(path.storePath)
+            // The cache file goes at the end, with the others: unlinking while new files are
+            // created sends ext4's inode allocator scanning recently freed inodes.
         } catch {
             fail("\(error)")
         }
@@ -367,7 +377,7 @@ public final class FetchEngine {
         if let client { report.swarm = client.statistics }
         if case .finished = result, !configuration.servesOnly, let manifest = client?.manifest {
             // Restored paths serve their chunks from the store now; the cache copies go.
-            for p in closure { for id in manifest.paths[p].chunks { cache.remove(id) } }
+            for p in closure { cache.remove(manifest.paths[p].storePath) }
         }
         if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()

@@ -5,6 +5,16 @@ import Sodium
 /// Receives a byte stream in order.
 public protocol ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError)
+    /// True for a sink that needs only to know where file contents lie in the NAR (an index):
+    /// the dumper then reads no file contents and calls `skipped` in their place.
+    var skipsFileContents: Bool { get }
+    /// A file's `length` content bytes, at `relativePath` under the dumped root, come here.
+    mutating func skipped(relativePath: String, length: UInt64) throws(StoreError)
+}
+
+extension ByteSink {
+    public var skipsFileContents: Bool { false }
+    public mutating func skipped(relativePath: String, length: UInt64) throws(StoreError) {}
 }
 
 /// Writes to a file descriptor, retrying short writes and EINTR.

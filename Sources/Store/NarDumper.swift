@@ -14,7 +14,7 @@ public struct NarDumper {
 
     /// Writes the NAR of `path` (not following it if it is a symlink) to `sink`.
     public func dump(path: String, to sink: inout some ByteSink) throws(StoreError) {
-        let state = DumpState(sink: sink, bufferSize: bufferSize)
+        let state = DumpState(sink: sink, bufferSize: bufferSize, root: path)
         let (parent, name) = splitPath(path)
         let parentFD = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if parentFD < 0 { throw .lastSystem("open", parent) }
@@ -32,11 +32,14 @@ private final class DumpState<Sink: ByteSink> {
     var out: [UInt8] = []
     var readBuffer: [UInt8]
     let bufferSize: Int
+    /// The dumped path: file paths relative to it go to sinks that skip contents.
+    let root: String
 
-    init(sink: Sink, bufferSize: Int) {
+    init(sink: Sink, bufferSize: Int, root: String) {
         self.sink = sink
         self.bufferSize = bufferSize
-        readBuffer = [UInt8](repeating: 0, count: bufferSize)
+        self.root = root
+        readBuffer = [UInt8](repeating: 0, count: sink.skipsFileContents ? 0 : bufferSize)
         out.reserveCapacity(bufferSize * 2)
     }
 
@@ -78,6 +81,15 @@ private final class DumpState<Sink: ByteSink> {
     }
 
     func dumpFile(directory: Int32, name: String, path: String, stat st: stat) throws(StoreError) {
+        if sink.skipsFileContents {
+            let size = UInt64(st.st_size)
+            try emit(.fileStart(executable: st.st_mode & S_IXUSR != 0, size: size))
+            try flush()
+            try sink.skipped(relativePath: path == root ? "" : String(path.dropFirst(root.count + 1)), length: size)
+            do { try writer.skipFileData(size) } catch { throw .nar(error) }
+            try emit(.fileEnd)
+            return
+        }
         let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 { throw .lastSystem("open", path) }
         defer { close(fd) }

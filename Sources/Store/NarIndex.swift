@@ -27,7 +27,7 @@ public struct NarIndex: Sendable {
     public let segments: [Segment]
     public let narSize: UInt64
 
-    /// Indexes the tree at `realPath` by dumping and parsing its NAR once.
+    /// Indexes the tree at `realPath`: its NAR framing, with file contents located, never read.
     public static func build(realPath: String) throws(StoreError) -> NarIndex {
         var sink = IndexingSink()
         try NarDumper().dump(path: realPath, to: &sink)
@@ -102,44 +102,28 @@ public struct NarIndex: Sendable {
     }
 }
 
-/// Parses the NAR as it is dumped, keeping framing bytes and noting where file contents lie.
+/// Keeps the framing bytes of a dump that skips file contents, noting where each file's contents
+/// lie: indexing a path reads its directories and links, never its files.
 private struct IndexingSink: ByteSink {
-    var parser = NarParser()
     var segments: [NarIndex.Segment] = []
     var framing: [UInt8] = []
     var framingStart: UInt64 = 0
     var offset: UInt64 = 0
-    /// Names of the entries open around the current node.
-    var names: [String] = []
+
+    var skipsFileContents: Bool { true }
 
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        let input = Array(bytes)
-        var cursor = ByteCursor(input)
-        var last = 0
-        do {
-            while let event = try parser.next(from: &cursor) {
-                switch event {
-                case .fileData(let slice):
-                    framing.append(contentsOf: input[last..<slice.startIndex])
-                    closeFraming()
-                    appendFile(length: UInt64(slice.count), at: offset + UInt64(slice.startIndex))
-                    last = slice.endIndex
-                    framingStart = offset + UInt64(slice.endIndex)
-                case .entryStart(let name):
-                    names.append(String(decoding: name, as: UTF8.self))
-                case .entryEnd:
-                    names.removeLast()
-                case .directoryStart, .directoryEnd:
-                    break
-                case .symlink, .fileStart, .fileEnd:
-                    break
-                }
-            }
-        } catch {
-            throw .nar(error)
+        framing.append(contentsOf: bytes)
+        offset += UInt64(bytes.count)
+    }
+
+    mutating func skipped(relativePath: String, length: UInt64) throws(StoreError) {
+        closeFraming()
+        if length > 0 {
+            segments.append(NarIndex.Segment(start: offset, source: .file(relativePath: relativePath, length: length)))
         }
-        framing.append(contentsOf: input[last...])
-        offset += UInt64(input.count)
+        offset += length
+        framingStart = offset
     }
 
     mutating func closeFraming() {
@@ -149,21 +133,7 @@ private struct IndexingSink: ByteSink {
         }
     }
 
-    mutating func appendFile(length: UInt64, at start: UInt64) {
-        let relative = names.joined(separator: "/")
-        // Consecutive slices of one file merge into one segment.
-        if let last = segments.last, case .file(let path, let n) = last.source, path == relative,
-            last.start + n == start
-        {
-            segments[segments.count - 1] = NarIndex.Segment(
-                start: last.start, source: .file(relativePath: path, length: n + length))
-        } else {
-            segments.append(NarIndex.Segment(start: start, source: .file(relativePath: relative, length: length)))
-        }
-    }
-
     mutating func finish(realPath: String) throws(StoreError) -> NarIndex {
-        do { try parser.finish() } catch { throw .nar(error) }
         closeFraming()
         return NarIndex(realPath: realPath, segments: segments, narSize: offset)
     }

@@ -248,24 +248,15 @@ final class SeedFixture {
     @Test func killedAgentResumesWithoutRefetchingVerifiedChunks() throws {
         let f = try SeedFixture(blobKiB: 48 * 1024)
         let root = f.scratch.tmp.sub("root")
-        let chunks = root + "/nix/var/rookery/chunks"
         let agent = try RunningProcess(
             try f.agent, ["--seed", f.address, "--trusted-key", f.publicKey, "--root", root, f.closure.toplevel])
-        // Kill it once some verified chunks are on disk.
+        // Kill it once some verified chunks (64 KiB each here) are on disk.
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if ((try? FileManager.default.contentsOfDirectory(atPath: chunks)) ?? []).filter({ !$0.hasPrefix(".") })
-                .count >= 20
-            {
-                break
-            }
-            usleep(2000)
-        }
+        while Date() < deadline && ChunkCacheProbe.allocatedBytes(root) < 20 * 65536 { usleep(2000) }
         agent.kill9()
-        let cached = ((try? FileManager.default.contentsOfDirectory(atPath: chunks)) ?? []).filter {
-            !$0.hasPrefix(".")
-        }
-        #expect(cached.count >= 20, "the agent finished before it could be killed; make the closure larger")
+        #expect(
+            ChunkCacheProbe.allocatedBytes(root) >= 20 * 65536,
+            "the agent finished before it could be killed; make the closure larger")
         // Whatever is visible under the store is complete: its NAR hash is Nix's.
         for name in f.storeEntries(root) where !name.hasPrefix(".") {
             let path = "/nix/store/" + name
@@ -284,7 +275,11 @@ final class SeedFixture {
             Array(try Data(contentsOf: URL(fileURLWithPath: manifestDir + "/" + manifestFile)))[...])
         let manifest = try Manifest.decode(signed.body[...])
         let present = Set(f.storeEntries(root))
-        let cachedIDs = Set(cached)
+        let cachedIDs = ChunkCacheProbe.intactChunks(
+            root,
+            paths: manifest.paths.map {
+                ($0.storePath.baseName, $0.narSize, UInt64(manifest.layout.chunkSize), $0.chunks.map(\.digest.hex))
+            })
         var reused: Set<String> = []
         var fetched: [String: UInt64] = [:]
         for p in manifest.paths where !present.contains(p.storePath.baseName) {

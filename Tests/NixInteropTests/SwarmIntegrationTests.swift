@@ -64,11 +64,8 @@ import Testing
         var agents = try Self.runSwarm(f, count: 8)
         // Two of eight die once some chunks are on their disks.
         for (root, agent) in agents.prefix(2) {
-            let chunks = root + "/nix/var/rookery/chunks"
             let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline, ((try? FileManager.default.contentsOfDirectory(atPath: chunks)) ?? []).count < 3 {
-                usleep(5000)
-            }
+            while Date() < deadline && ChunkCacheProbe.allocatedBytes(root) < 3 * 65536 { usleep(5000) }
             agent.kill9()
         }
         let killed = agents.removeFirst()
