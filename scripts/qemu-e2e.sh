@@ -128,8 +128,13 @@ for i in 0 1 2 3 4; do
   ip -n "$ns" link set "tap$i" master br0
   ip -n "$ns" link set "tap$i" up
 done
+# DHCP names a TFTP file; QEMU's NIC ROM is iPXE, which fetches that chain script over TFTP and
+# then raven's menu over HTTP.
+mkdir -p "$work/tftp"
+printf '#!ipxe\nchain http://%s:7080/boot.ipxe\n' "$net.1" > "$work/tftp/rookery.ipxe"
 ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces \
-  --dhcp-range="$net.100,$net.150,255.255.255.0,1h" --dhcp-boot="http://$net.1:7080/boot.ipxe" --no-ping \
+  --dhcp-range="$net.100,$net.150,255.255.255.0,1h" --dhcp-boot=rookery.ipxe --enable-tftp \
+  --tftp-root="$work/tftp" --no-ping \
   --enable-ra --dhcp-range=fd32::,ra-only,64 --dhcp-leasefile="$work/leases" --pid-file="$work/dnsmasq.pid" \
   --log-facility="$work/dnsmasq.log" --user=root --group=root &
 ip netns exec "$ns" "$rookery" seed --state "$work/state" --store "$store" --listen "$net.1:7020" \
@@ -145,11 +150,14 @@ vm() { # index disk log [kernel command line: boot the kernel directly instead o
     -device "virtio-net-pci,netdev=n0,mac=52:54:00:32:00:1$1" -drive "file=$2,format=raw,if=virtio" &
   echo $! > "$work/vm$1.pid"
 }
-wait_vm() { # index log seconds -> waits for poweroff
-  local deadline=$((SECONDS + $3))
+wait_vm() { # index log seconds -> waits for poweroff; notes when the result line appeared
+  local deadline=$((SECONDS + $3)) started=$EPOCHREALTIME
   while kill -0 "$(cat "$work/vm$1.pid")" 2>/dev/null; do
     [ $SECONDS -lt $deadline ] || { echo "qemu-e2e: VM $1 still running after $3 s; its console:" >&2; tail -n 40 "$2" >&2; exit 1; }
-    sleep 1
+    if [ ! -e "$work/vm$1.fetched" ] && grep -q 'E2E-RESULT' "$2"; then
+      python3 -c "print(round($EPOCHREALTIME - $started, 1))" > "$work/vm$1.fetched"
+    fi
+    sleep 0.2
   done
 }
 field() { grep -o "$1=[0-9]*" <<<"$2" | head -n 1 | cut -d= -f2; }
@@ -157,17 +165,21 @@ field() { grep -o "$1=[0-9]*" <<<"$2" | head -n 1 | cut -d= -f2; }
 for i in 0 1; do truncate -s 512M "$work/disk$i.img"; done
 start=$SECONDS
 for i in 0 1; do vm "$i" "$work/disk$i.img" "$work/vm$i.log"; done
-for i in 0 1; do wait_vm "$i" "$work/vm$i.log" 600; done
+wait_vm 0 "$work/vm0.log" 600 &
+watcher=$!
+wait_vm 1 "$work/vm1.log" 600
+wait "$watcher"
 echo "two VMs booted together in $((SECONDS - start)) s (host); closure $closure_bytes NAR bytes"
 for i in 0 1; do
   line=$(grep 'E2E-RESULT' "$work/vm$i.log" || true)
   [ -n "$line" ] || { echo "qemu-e2e: VM $i printed no result; its console:" >&2; tail -n 60 "$work/vm$i.log" >&2; exit 1; }
   grep -q 'rc=0' <<<"$line" || { echo "qemu-e2e: VM $i failed: $line" >&2; tail -n 60 "$work/vm$i.log" >&2; exit 1; }
   grep -q 'E2E-LAYOUT rookery-agent: partitioned and formatted /dev/vda' "$work/vm$i.log" || { echo "qemu-e2e: VM $i did not lay out its disk" >&2; exit 1; }
-  echo "VM $i: boot-to-fetched $(grep -o 'uptime=[0-9.]*' <<<"$line" | cut -d= -f2) s (guest uptime); from seed $(field seed_bytes "$line") B, from peer $(field peer_bytes "$line") B"
+  echo "VM $i: boot-to-fetched $(cat "$work/vm$i.fetched" 2>/dev/null || echo '?') s from power-on (host; PXE, menu, kernel, layout, fetch), $(grep -o 'uptime=[0-9.]*' <<<"$line" | cut -d= -f2) s of it after the kernel started; from seed $(field seed_bytes "$line") B, from peer $(field peer_bytes "$line") B"
 done
 
 # A second boot of VM 0 on the same disk: the layout is left alone, nothing is fetched.
+rm -f "$work/vm0.fetched"
 vm 0 "$work/disk0.img" "$work/vm0-again.log"
 wait_vm 0 "$work/vm0-again.log" 600
 again=$(grep 'E2E-RESULT' "$work/vm0-again.log" || true)
