@@ -114,6 +114,8 @@ private final class HTTPServerConnection {
     /// The body being streamed: what remains of it and where to read it.
     var sending: (body: HTTPResponse.Body, next: UInt64, end: UInt64)?
     var closeWhenDone = false
+    /// Reading stopped while many pipelined requests wait.
+    var paused = false
     /// When the current partial request head began, or nil between requests.
     var headStarted: UInt64?
     var lastProgress: UInt64
@@ -164,7 +166,10 @@ private final class HTTPServerConnection {
             return
         }
         // Many pipelined requests: stop reading until they are answered.
-        if waiting.count > 32 { connection.pauseReading() }
+        if waiting.count > 32 && !paused {
+            paused = true
+            connection.pauseReading()
+        }
         next()
     }
 
@@ -172,7 +177,10 @@ private final class HTTPServerConnection {
     func next() {
         while sending == nil && !closeWhenDone, !waiting.isEmpty {
             let request = waiting.removeFirst()
-            if waiting.count <= 32 { connection.resumeReading() }
+            if waiting.count <= 32 && paused {
+                paused = false
+                connection.resumeReading()
+            }
             server.count(request: true)
             let isHead = request.method == "HEAD"
             let response =

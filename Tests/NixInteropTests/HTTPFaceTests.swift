@@ -137,6 +137,12 @@ import Testing
             f.httpAddress,
             "GET /nix-cache-info HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\nConnection: close\r\n\r\n")
         #expect(two.components(separatedBy: "HTTP/1.1 ").map { $0.prefix(3) } == ["", "200", "404"])
+        // More pipelined requests than the server queues before it stops reading: all answered.
+        let many =
+            String(repeating: "GET /nix-cache-info HTTP/1.1\r\n\r\n", count: 99)
+            + "GET /nix-cache-info HTTP/1.1\r\nConnection: close\r\n\r\n"
+        let answers = try RawSocket.exchange(f.httpAddress, many)
+        #expect(answers.components(separatedBy: "HTTP/1.1 200 OK").count - 1 == 100)
     }
 
     @Test func malformedAndIdleClientsCostOnlyTheirOwnConnection() throws {
