@@ -154,7 +154,7 @@ wait_vm() { # index log seconds -> waits for poweroff; notes when the result lin
   local deadline=$((SECONDS + $3)) started=$EPOCHREALTIME
   while kill -0 "$(cat "$work/vm$1.pid")" 2>/dev/null; do
     [ $SECONDS -lt $deadline ] || { echo "qemu-e2e: VM $1 still running after $3 s; its console:" >&2; tail -n 40 "$2" >&2; exit 1; }
-    if [ ! -e "$work/vm$1.fetched" ] && grep -q 'E2E-RESULT' "$2"; then
+    if [ ! -e "$work/vm$1.fetched" ] && grep -qs 'E2E-RESULT' "$2"; then
       python3 -c "print(round($EPOCHREALTIME - $started, 1))" > "$work/vm$1.fetched"
     fi
     sleep 0.2
