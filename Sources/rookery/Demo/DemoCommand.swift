@@ -118,6 +118,8 @@ private final class DemoRun {
         var view = StatusView(linkMbit: nil)
         var lastPlain = -1.0
         var finished: Date?
+        /// When the seed first saw every client complete (they linger a second after, serving).
+        var allComplete: Date?
         let ticker = try Timer(loop: loop)
         var interrupted = false
         let signals = try SignalWatcher(loop: loop) { _ in interrupted = true }
@@ -125,6 +127,10 @@ private final class DemoRun {
             let elapsed = Date().timeIntervalSince(started)
             let status = faces.status()
             let lines = view.render(status)
+            let members = status.swarms.first?.members ?? []
+            if allComplete == nil && members.count == options.clients && members.allSatisfy(\.complete) {
+                allComplete = Date()
+            }
             if terminal {
                 print("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\n"))
             } else if elapsed - lastPlain >= 2 {
@@ -149,7 +155,7 @@ private final class DemoRun {
         for a in agents { a.process.waitUntilExit() }
         if interrupted { throw CommandFailure("stopped by a signal") }
         try summarize(
-            seconds: (finished ?? Date()).timeIntervalSince(started), seedBytes: seed.bytesServed,
+            seconds: (allComplete ?? finished ?? Date()).timeIntervalSince(started), seedBytes: seed.bytesServed,
             closureBytes: manifest.narBytes)
     }
 
