@@ -4,6 +4,7 @@ import Foundation
 import HTTP
 import Runtime
 import Services
+import Sodium
 import Store
 import Swarm
 
@@ -40,7 +41,7 @@ public final class FaceHandler: HTTPHandler {
         let cache = BinaryCacheFace(index: BinaryCacheIndex(), store: store, key: nil)
         let startedAt = loop.nowMilliseconds
         var added = Set<Int>()
-        var held: [Int: (chunks: Int, bytes: UInt64)] = [:]
+        var held: [Int: SwarmStatus.Holding] = [:]
         return FaceHandler(
             cache: cache,
             prepare: {
@@ -55,7 +56,8 @@ public final class FaceHandler: HTTPHandler {
                         chunks += p.chunks.count
                         bytes += p.narSize
                     }
-                    held[i] = (chunks, bytes)
+                    held[i] = SwarmStatus.Holding(
+                        manifest: Blake2b256.hash(manifest.encode()).hex, chunks: chunks, bytes: bytes)
                 }
             },
             describe: { counters, connections in

@@ -53,9 +53,17 @@ public struct SwarmStatus: Codable, Sendable, Equatable {
 }
 
 extension SwarmStatus {
-    /// A booted peer's status: per served manifest, itself as the one member it knows.
+    /// What a peer holds of one manifest, worked out once (a booted system does not change).
+    public struct Holding: Sendable {
+        public var manifest: String
+        public var chunks: Int
+        public var bytes: UInt64
+    }
+
+    /// A booted peer's status: per served manifest (engine `i`, `held[i]`), itself as the one
+    /// member it knows.
     public init(
-        peer engines: [FetchEngine], held: [Int: (chunks: Int, bytes: UInt64)], http: HTTPServer.Counters,
+        peer engines: [FetchEngine], held: [Int: Holding], http: HTTPServer.Counters,
         httpConnections: Int, uptimeSeconds: Double
     ) {
         var swarms: [Swarm] = []
@@ -64,16 +72,15 @@ extension SwarmStatus {
         for (i, engine) in engines.enumerated() {
             let statistics = engine.statistics
             sent += statistics.bytesServed
-            guard let manifest = engine.manifest else { continue }
+            guard let manifest = engine.manifest, let mine = held[i] else { continue }
             let chunks = manifest.paths.reduce(0) { $0 + $1.chunks.count }
-            let mine = held[i] ?? (0, 0)
             let me = Member(
                 node: node, address: engine.servingAddress.map { "\($0)" }, chunksHeld: mine.chunks,
                 bytesHeld: mine.bytes, bytesFromSeed: statistics.bytesFromSeed, complete: mine.chunks == chunks,
                 suspect: false)
             swarms.append(
                 Swarm(
-                    manifest: Blake2b256.hash(manifest.encode()).hex, label: manifest.label,
+                    manifest: mine.manifest, label: manifest.label,
                     createdAt: manifest.createdAt, toplevels: manifest.toplevels.map(\.fullPath),
                     paths: manifest.paths.count, chunks: chunks, narBytes: manifest.narBytes, seedBytesSent: 0,
                     members: [me]))
