@@ -49,6 +49,15 @@ import Testing
         #expect(ranged.hasPrefix("HTTP/1.1 206"))
         #expect(ranged.contains("Content-Range: bytes 10-19/\(onDisk.count)"))
         #expect(try Self.get(f, "/boot/\(hashPart)/vmlinuz").hasPrefix("HTTP/1.1 404"))
+
+        // A machine named in STATE/boot-macs gets its own pxelinux file and an iPXE jump.
+        try "# lab\n52:54:00:AA:00:01 \(f.closure.toplevel)\n".write(
+            toFile: f.state + "/boot-macs", atomically: true, encoding: .utf8)
+        try f.restartSeed()
+        let perMAC = Self.body(try Self.get(f, "/pxelinux.cfg/01-52-54-00-aa-00-01"))
+        #expect(perMAC.contains("DEFAULT gen1\n"), "\(perMAC)")
+        #expect(Self.body(try Self.get(f, "/boot.ipxe")).contains("iseq ${net0/mac} 52:54:00:aa:00:01 && goto gen1 ||"))
+        #expect(try Self.get(f, "/pxelinux.cfg/01-52-54-00-aa-00-02").hasPrefix("HTTP/1.1 404"))
     }
 
     @Test func theMenusCommandLineDrivesTheAgentsAutomaticMode() throws {
