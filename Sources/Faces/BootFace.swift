@@ -74,7 +74,9 @@ public final class BootFace {
         guard stat(file, &st) == 0 else { return .notFound }
         return HTTPResponse(
             status: 200, headers: [("Content-Type", "application/octet-stream")],
-            body: .stream(size: UInt64(st.st_size)) { range, buffer in try Self.read(file, range, into: buffer) },
+            body: .stream(size: UInt64(st.st_size)) { range, buffer in
+                try FileIO.read(file, at: range.lowerBound, into: buffer)
+            },
             acceptsRanges: true)
     }
 
@@ -114,18 +116,6 @@ public final class BootFace {
         return PeerAddress(host: String(h), port: 1) != nil ? String(h) : nil
     }
 
-    static func read(_ file: String, _ range: Range<UInt64>, into buffer: UnsafeMutableRawBufferPointer) throws {
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StoreError.lastSystem("open", file) }
-        defer { close(fd) }
-        var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(range.lowerBound) + off_t(done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw StoreError.fileChanged(path: file) }
-            done += n
-        }
-    }
 }
 
 extension String {

@@ -124,28 +124,6 @@ public final class ChunkCache {
     }
 
     static func read(_ file: String, at offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw .lastSystem("open", file) }
-        defer { close(fd) }
-        var failure: StoreError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count {
-                let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 {
-                    failure = .lastSystem("pread", file)
-                    break
-                }
-                if n == 0 {
-                    failure = .sizeMismatch(path: file, expected: offset + UInt64(count), got: offset + UInt64(done))
-                    break
-                }
-                done += n
-            }
-            initialized = failure == nil ? count : 0
-        }
-        if let failure { throw failure }
-        return bytes
+        try FileIO.read(file, at: offset, count: count)
     }
 }

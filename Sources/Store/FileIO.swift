@@ -11,6 +11,42 @@ public enum FileIO {
         return try readAll(fd: fd, name: path, limit: limit)
     }
 
+    /// Fills `buffer` with the bytes of `path` from `offset` on (opened with O_NOFOLLOW: store
+    /// files are never links). A file shorter than that has changed under us.
+    public static func read(_ path: String, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+        throws(StoreError)
+    {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { throw .lastSystem("open", path) }
+        defer { close(fd) }
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .lastSystem("pread", path)
+            }
+            if n == 0 { throw .fileChanged(path: path) }
+            done += n
+        }
+    }
+
+    /// `count` bytes of `path` from `offset` on, read straight into the new array.
+    public static func read(_ path: String, at offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
+        var failure: StoreError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(StoreError) {
+                try read(path, at: offset, into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
     /// Reads a descriptor to its end, at most `limit` bytes.
     public static func readAll(fd: Int32, name: String, limit: Int) throws(StoreError) -> [UInt8] {
         var out: [UInt8] = []

@@ -85,20 +85,7 @@ public struct NarIndex: Sendable {
     private func readFile(_ relative: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
         throws(StoreError)
     {
-        let path = relative.isEmpty ? realPath : realPath + "/" + relative
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 { throw .lastSystem("open", path) }
-        defer { close(fd) }
-        var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .lastSystem("pread", path)
-            }
-            if n == 0 { throw .fileChanged(path: path) }
-            done += n
-        }
+        try FileIO.read(relative.isEmpty ? realPath : realPath + "/" + relative, at: offset, into: buffer)
     }
 }
 
