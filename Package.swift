@@ -40,7 +40,9 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
 
         // The only importer of CSodium: hashes, signatures, secret keys.
-        .target(name: "Sodium", dependencies: ["CSodium"], linkerSettings: sodiumLinking),
+        .target(name: "Sodium", dependencies: ["CSodium", "CSHA256"], linkerSettings: sodiumLinking),
+        // SHA-256 blocks on the x86 SHA extensions, for Sodium's SHA256 where the CPU has them.
+        .target(name: "CSHA256"),
         // Pure Nix formats: nix32, hashes, store paths, NAR events, narinfo, keys, registration.
         .target(name: "NixFormats", dependencies: ["Sodium"]),
         // The only importer of CLibUV: loop, TCP, timers, signals.

@@ -52,7 +52,7 @@ for p in $(nix-store --store "$store" -qR "$large"); do nix-store --store "$stor
 t1=$(now); dump=$(python3 -c "print($t1 - $t0)")
 "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" "$same" "$many" >/dev/null
 
-"$rookery" seed --state "$work/state" --store "$store" --listen 127.0.0.1:0 > "$work/seed.log" 2>&1 &
+"$rookery" seed --state "$work/state" --store "$store" --listen 127.0.0.1:0 --http off > "$work/seed.log" 2>&1 &
 for _ in $(seq 100); do grep -q 'listening on' "$work/seed.log" && break; sleep 0.1; done
 seed=$(grep -o 'listening on .*' "$work/seed.log" | awk '{print $3}')
 

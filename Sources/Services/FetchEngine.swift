@@ -1,7 +1,9 @@
 // The client: fetch a closure from the swarm (peers and the seed) into a target root. Shared by
 // `rookery fetch` and the initrd agent. The pure SwarmClient decides; this driver owns the
-// sockets and the disk: it writes verified chunks aside, restores each path atomically when its
-// chunks are all here, serves what it holds to other peers, and writes the Nix registration.
+// sockets, the thread pool and the disk: it hashes received chunks off the loop thread, hands
+// verified ones to the chunk cache (which restores each path as its chunks come, and commits it
+// atomically when complete), serves what it holds to other peers, and writes the Nix
+// registration.
 import NixFormats
 import Runtime
 import Store
@@ -112,7 +114,7 @@ public final class FetchEngine {
         self.loop = loop
         self.configuration = configuration
         self.nodeID = nodeID
-        cache = ChunkCache(root: configuration.root)
+        cache = ChunkCache(root: configuration.root, checksNarHash: configuration.checksNarHash)
         store = ChunkServer(store: configuration.root)
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
     }
@@ -230,7 +232,31 @@ public final class FetchEngine {
                 return
             }
             guard let message else { return }
+            if case .chunk(let chunk, let data) = message, let table = client!.picker?.table,
+                let index = table.index(of: chunk)
+            {
+                verifyInPool(id, index: index, expected: (chunk, Int(table.sizes[index])), bytes: Array(data))
+                continue
+            }
             perform(client!.received(id, message, now: now))
+        }
+    }
+
+    /// Hashes a received chunk on the thread pool, then hands it to the client with the verdict.
+    /// Its bytes are copied out of the decoder's buffer first, which keeps filling meanwhile.
+    private func verifyInPool(_ id: Int, index: Int, expected: (id: ChunkID, size: Int), bytes: [UInt8]) {
+        let check: @Sendable () -> Bool = { bytes.count == expected.size && ChunkID(of: bytes) == expected.id }
+        do {
+            try loop.runInPool(check) { [weak self] intact in
+                guard let self, self.outcome == nil, self.client != nil else { return }
+                self.perform(
+                    self.client!.chunkArrived(
+                        id, index: index, data: bytes[...], intact: intact, now: self.loop.nowMilliseconds))
+            }
+        } catch {
+            perform(
+                client!.chunkArrived(
+                    id, index: index, data: bytes[...], intact: check(), now: loop.nowMilliseconds))
         }
     }
 
@@ -316,26 +342,12 @@ public final class FetchEngine {
         return (try? store.read(id)) ?? nil
     }
 
+    /// Every chunk of path `p` is held: the cache finishes its restore (most paths finished as
+    /// their chunks came in order) with any chunk it shares with a path already on disk.
     private func restore(_ p: Int) {
         guard let manifest = client?.manifest else { return }
-        let path = manifest.paths[p]
         do {
-            let importer = try configuration.root.importPath(path.storePath, checksNarHash: configuration.checksNarHash)
-            for (i, id) in path.chunks.enumerated() {
-                // From this path's cache file; a chunk it shares with a path already on disk
-                // was never fetched, and comes from the store.
-                if cache.holds(id) {
-                    try importer.feed(
-                        try cache.read(path.storePath, manifest.layout.range(of: i, narSize: path.narSize))[...])
-                } else {
-                    guard let bytes = readChunk(id) else { return fail("chunk \(id) of \(path.storePath) vanished") }
-                    try importer.feed(bytes[...])
-                }
-            }
-            try importer.commit(expected: (NixHash(sha256: path.narHash), path.narSize))
-            cache.restored(path.storePath)
-            // The cache file goes at the end, with the others: unlinking while new files are
-            // created sends ext4's inode allocator scanning recently freed inodes.
+            try cache.restore(manifest.paths[p].storePath) { [store] id in (try? store.read(id)) ?? nil }
         } catch {
             fail("\(error)")
         }

@@ -1,129 +1,212 @@
 // Verified chunks on the client's disk until their store path is restored, so a crashed fetch
-// resumes without fetching them again. A chunk that is the whole NAR of every path it belongs to
-// (a small path) stays in memory instead: its path is restored at once, and a restored path is
-// safe on disk already. One file per wanted store path, `<base name>.nar`, each
-// chunk written at its offset in the path's NAR: one inode per path, not per chunk (creating and
-// deleting a file per chunk spent a quarter of a fetch in ext4's inode allocator). Restoring a
-// path reads its file front to back. Not fsync'd: after a power cut a slot may hold garbage, so
-// a resumed fetch hashes every slot again (`verifiedPresent`); holes read as zeros and fail the
-// check unless the chunk really is zeros. Lives at <root>/nix/var/rookery/chunks (the target
-// root's disk, not the initrd's RAM).
+// resumes without fetching them again. A chunk that comes in NAR order (the next one its path
+// needs) goes straight into the path's staging tree, written once; only a chunk that comes early
+// waits in the path's cache file, `<base name>.nar`, at its offset in the path's NAR, until the
+// chunks before it have come. One file per path, not per chunk: creating and deleting a file per
+// chunk spent a quarter of a fetch in ext4's inode allocator. Not fsync'd: after a power cut a
+// slot may hold garbage, so a resumed fetch hashes every slot again (`verifiedPresent`), and the
+// prefix that reached a staging tree too (a half-written tree dumps to its NAR's exact prefix,
+// see NarRestorer). Holes read as zeros and fail the check unless the chunk really is zeros.
+// Lives at <root>/nix/var/rookery/chunks (the target root's disk, not the initrd's RAM).
 import Glibc
 import NixFormats
 import Sodium
 import Swarm
 
 public final class ChunkCache {
-    public let directory: String
-    /// Where each chunk of the planned paths goes: every path file that holds it, at its offset.
-    private var slots: [ChunkID: [(file: String, offset: UInt64, size: Int)]] = [:]
-    /// The chunks each path file holds a slot for.
-    private var chunksOfFile: [String: [ChunkID]] = [:]
-    /// Chunks written (or found valid) whose bytes can be read back for peers.
-    private var held: Set<ChunkID> = []
-    /// Whole-path chunks kept in memory until their paths are restored.
-    private var inMemory: [ChunkID: [UInt8]] = [:]
-    /// Chunks that are the whole NAR of every planned path holding them.
-    private var wholePath: Set<ChunkID> = []
+    /// One wanted store path on its way.
+    private final class Assembly {
+        let path: StorePath
+        let destination: String
+        let file: String
+        let chunks: [ChunkID]
+        let ranges: [Range<UInt64>]
+        let expected: (hash: NixHash, size: UInt64)
+        /// Chunks (by position) whose bytes are in the cache file.
+        var inFile: Set<Int> = []
+        /// The leading chunks fed into `importer` so far.
+        var fed = 0
+        var importer: NarImport?
+        var restored = false
 
-    public init(root: StoreRoot) {
+        init(_ path: ManifestPath, layout: ChunkLayout, root: StoreRoot, directory: String) {
+            self.path = path.storePath
+            destination = root.realPath(path.storePath)
+            file = directory + "/" + path.storePath.baseName + ".nar"
+            chunks = path.chunks
+            ranges = path.chunks.indices.map { layout.range(of: $0, narSize: path.narSize) }
+            expected = (NixHash(sha256: path.narHash), path.narSize)
+        }
+
+        func holds(_ position: Int) -> Bool { position < fed || inFile.contains(position) }
+    }
+
+    public let directory: String
+    let root: StoreRoot
+    let checksNarHash: Bool
+    /// Paths restoring at once: each holds a file and a directory or two open.
+    let maxImports: Int
+    private var assemblies: [Assembly] = []
+    private var assemblyOf: [StorePath: Int] = [:]
+    /// Where each chunk of the planned paths goes: (assembly, position in its path).
+    private var places: [ChunkID: [(assembly: Int, position: Int)]] = [:]
+    private var importing = 0
+
+    public init(root: StoreRoot, checksNarHash: Bool = false, maxImports: Int = 64) {
+        self.root = root
+        self.checksNarHash = checksNarHash
+        self.maxImports = maxImports
         directory = (root.root == "/" ? "" : root.root) + "/nix/var/rookery/chunks"
+    }
+
+    deinit {
+        // A fetch that ends unfinished leaves its staging trees: the next run salvages them.
+        for a in assemblies { a.importer?.keepForResume() }
     }
 
     public func create() throws(StoreError) { try FileIO.createDirectories(directory) }
 
-    func file(_ path: StorePath) -> String { directory + "/" + path.baseName + ".nar" }
-
     /// The paths `indices` of `manifest` will be fetched through this cache.
     public func plan(_ manifest: Manifest, paths indices: [Int]) {
-        for p in indices {
-            let path = manifest.paths[p]
-            let name = file(path.storePath)
-            for (i, id) in path.chunks.enumerated() {
-                let range = manifest.layout.range(of: i, narSize: path.narSize)
-                slots[id, default: []].append((name, range.lowerBound, Int(range.count)))
-                chunksOfFile[name, default: []].append(id)
-                if path.chunks.count == 1 && slots[id]!.count == 1 {
-                    wholePath.insert(id)
-                } else {
-                    wholePath.remove(id)
-                }
-            }
+        for p in indices where assemblyOf[manifest.paths[p].storePath] == nil {
+            let a = Assembly(manifest.paths[p], layout: manifest.layout, root: root, directory: directory)
+            assemblyOf[a.path] = assemblies.count
+            for (i, id) in a.chunks.enumerated() { places[id, default: []].append((assemblies.count, i)) }
+            assemblies.append(a)
         }
     }
 
-    /// The planned chunks already here whose bytes hash to their id wherever they go.
+    /// The planned chunks already here (in cache files, or in a staging tree a crash left),
+    /// hashed again: those whose bytes match their id in every place they go.
     public func verifiedPresent() throws(StoreError) -> Set<ChunkID> {
+        for a in assemblies { try salvage(a) }
         var good: Set<ChunkID> = []
-        for (id, places) in slots {
-            let valid = places.allSatisfy { place in
-                guard let bytes = try? Self.read(place.file, at: place.offset, count: place.size) else { return false }
+        for (id, where_) in places {
+            let valid = where_.allSatisfy { place in
+                let a = assemblies[place.assembly]
+                guard
+                    let bytes = try? FileIO.read(
+                        a.file, at: a.ranges[place.position].lowerBound, count: a.ranges[place.position].count)
+                else { return false }
                 return ChunkID(of: bytes) == id
             }
-            if valid { good.insert(id) }
+            guard valid else { continue }
+            good.insert(id)
+            for place in where_ { assemblies[place.assembly].inFile.insert(place.position) }
         }
-        held.formUnion(good)
         return good
     }
 
-    /// Stores a chunk that was verified against its id, in every planned path that holds it.
-    public func write(_ id: ChunkID, _ data: ArraySlice<UInt8>) throws(StoreError) {
-        if wholePath.contains(id) {
-            inMemory[id] = Array(data)
-            held.insert(id)
-            return
-        }
-        for place in slots[id] ?? [] {
-            let fd = open(place.file, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-            if fd < 0 { throw .lastSystem("open", place.file) }
-            defer { close(fd) }
-            let written = data.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(place.offset)) }
-            guard written == data.count else { throw .lastSystem("pwrite", place.file) }
-        }
-        held.insert(id)
-    }
-
-    /// A held chunk's bytes (to serve peers), or nil.
-    public func read(_ id: ChunkID) -> [UInt8]? {
-        guard held.contains(id), let place = slots[id]?.first else { return nil }
-        if let bytes = inMemory[id] { return bytes }
-        return try? Self.read(place.file, at: place.offset, count: place.size)
-    }
-
-    /// Whether the chunk is in the cache (in every planned path that holds it).
-    public func holds(_ id: ChunkID) -> Bool { held.contains(id) }
-
-    /// Bytes `range` of `path`'s NAR from its cache file (chunks the cache holds).
-    public func read(_ path: StorePath, _ range: Range<UInt64>) throws(StoreError) -> [UInt8] {
-        let name = file(path)
-        if range.lowerBound == 0, let id = chunksOfFile[name]?.first, let bytes = inMemory[id],
-            bytes.count == range.count
-        {
-            return bytes
-        }
-        return try Self.read(name, at: range.lowerBound, count: Int(range.count))
-    }
-
-    /// The path is restored: chunks kept in memory for it alone are let go.
-    public func restored(_ path: StorePath) {
-        for id in chunksOfFile[file(path)] ?? [] where inMemory.removeValue(forKey: id) != nil { held.remove(id) }
-    }
-
-    /// Drops a path's file once the path is restored (its chunks are served from the store then).
-    public func remove(_ path: StorePath) {
-        let name = file(path)
-        _ = unlink(name)
-        for id in chunksOfFile.removeValue(forKey: name) ?? [] where slots[id] != nil {
-            slots[id]!.removeAll { $0.file == name }
-            if slots[id]!.isEmpty {
-                slots[id] = nil
-                held.remove(id)
-                inMemory[id] = nil
+    /// A staging tree left by a crash: its verified chunks move into the path's cache file (the
+    /// restore starts over from there), and the tree goes.
+    private func salvage(_ a: Assembly) throws(StoreError) {
+        let staging = NarImport.stagingPath(of: a.destination)
+        var st = stat()
+        guard lstat(staging, &st) == 0 else { return }
+        if let index = try? NarIndex.build(realPath: staging) {
+            for (i, range) in a.ranges.enumerated() where range.upperBound <= index.narSize {
+                guard let bytes = try? index.bytes(range), ChunkID(of: bytes) == a.chunks[i] else { continue }
+                try writeToFile(a, range.lowerBound, bytes[...])
             }
         }
+        try FileIO.removeTree(staging)
     }
 
-    static func read(_ file: String, at offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
-        try FileIO.read(file, at: offset, count: count)
+    /// Stores a chunk that was verified against its id, in every planned path that holds it:
+    /// into the staging tree where it is the next one its path needs, else into the cache file.
+    public func write(_ id: ChunkID, _ data: ArraySlice<UInt8>) throws(StoreError) {
+        for place in places[id] ?? [] {
+            let a = assemblies[place.assembly]
+            guard !a.restored, !a.holds(place.position) else { continue }
+            // A path's last chunk in order completes it at once, so it takes no import slot.
+            let completes = place.position == a.chunks.count - 1
+            if place.position == a.fed, a.importer != nil || importing < maxImports || completes {
+                try feed(a, data)
+            } else {
+                try writeToFile(a, a.ranges[place.position].lowerBound, data)
+                a.inFile.insert(place.position)
+            }
+            // What waits in the file right after (a resumed fetch: from the start) follows.
+            if a.importer != nil || (a.inFile.contains(a.fed) && importing < maxImports) { try advance(a) }
+        }
+    }
+
+    /// A held chunk's bytes (to serve peers), or nil; chunks of restored paths are the store's.
+    public func read(_ id: ChunkID) -> [UInt8]? {
+        for place in places[id] ?? [] {
+            let a = assemblies[place.assembly]
+            guard !a.restored else { continue }
+            if place.position < a.fed, let bytes = try? a.importer?.bytes(a.ranges[place.position]) {
+                return bytes
+            }
+            if a.inFile.contains(place.position) {
+                return try? FileIO.read(
+                    a.file, at: a.ranges[place.position].lowerBound, count: a.ranges[place.position].count)
+            }
+        }
+        return nil
+    }
+
+    /// Whether `path` is on disk under its final name.
+    public func isRestored(_ path: StorePath) -> Bool { assemblyOf[path].map { assemblies[$0].restored } ?? false }
+
+    /// Finishes `path` once all its chunks are held: those not in this cache (shared with a path
+    /// already on disk, never fetched) come from `elsewhere`. Then renames it into place.
+    public func restore(_ path: StorePath, elsewhere: (ChunkID) -> [UInt8]?) throws(StoreError) {
+        guard let n = assemblyOf[path] else { return }
+        let a = assemblies[n]
+        while !a.restored {
+            try advance(a)
+            if a.restored { break }
+            guard let bytes = elsewhere(a.chunks[a.fed]) else {
+                throw .chunkMissing(path: "\(path)", chunk: "\(a.chunks[a.fed])")
+            }
+            try feed(a, bytes[...])
+        }
+    }
+
+    /// Drops a path's cache file (its chunks are served from the store once it is restored).
+    public func remove(_ path: StorePath) {
+        guard let n = assemblyOf[path] else { return }
+        _ = unlink(assemblies[n].file)
+        assemblies[n].inFile = []
+    }
+
+    private func feed(_ a: Assembly, _ data: ArraySlice<UInt8>) throws(StoreError) {
+        if a.importer == nil {
+            try root.createStoreDirectory()
+            a.importer = try NarImport(destination: a.destination, checksNarHash: checksNarHash)
+            importing += 1
+        }
+        do {
+            try a.importer!.feed(data)
+        } catch {
+            a.importer = nil
+            importing -= 1
+            throw error
+        }
+        a.fed += 1
+    }
+
+    /// Feeds the chunks that wait in the cache file right after what was fed; commits the path
+    /// when it is complete.
+    private func advance(_ a: Assembly) throws(StoreError) {
+        while a.fed < a.chunks.count && a.inFile.contains(a.fed) {
+            let range = a.ranges[a.fed]
+            try feed(a, try FileIO.read(a.file, at: range.lowerBound, count: Int(range.count))[...])
+        }
+        guard a.fed == a.chunks.count, let importer = a.importer else { return }
+        a.importer = nil
+        importing -= 1
+        try importer.commit(expected: a.expected)
+        a.restored = true
+    }
+
+    private func writeToFile(_ a: Assembly, _ offset: UInt64, _ data: ArraySlice<UInt8>) throws(StoreError) {
+        let fd = open(a.file, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 { throw .lastSystem("open", a.file) }
+        defer { close(fd) }
+        let written = data.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        guard written == data.count else { throw .lastSystem("pwrite", a.file) }
     }
 }

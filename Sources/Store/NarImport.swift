@@ -2,6 +2,9 @@
 // arrive, the tree is built under a staging name beside the destination, and only a complete
 // archive (with the expected hash and size, when given) is renamed into place. Anything else
 // removes the staging tree, so no half-written path is ever visible under the final name.
+// While it grows, the bytes fed so far can be read back (`bytes`): the import keeps the NAR's
+// framing and where each file's contents went, so a peer can be served a chunk that went
+// straight into the staging tree.
 import Glibc
 import NixFormats
 import Sodium
@@ -16,6 +19,9 @@ public final class NarImport {
     private let restorer: NarRestorer
     private var hashing = NarHashingSink()
     private var byteTotal: UInt64 = 0
+    /// The NAR fed so far as framing and file ranges (the last file's range grows as it is written).
+    private var segments: [NarIndex.Segment] = []
+    private var framing: [UInt8] = []
     /// False when every byte was already verified against signed chunk ids (the NAR hash was
     /// checked once, at publish): SHA-256 is the slowest step of a restore.
     private let checksNarHash: Bool
@@ -29,7 +35,7 @@ public final class NarImport {
         while dest.count > 1 && dest.hasSuffix("/") { dest.removeLast() }
         self.destination = dest
         (parentDirectory, name) = splitPath(dest)
-        stagingName = ".\(name).rookery-partial"
+        stagingName = Self.stagingName(name)
         let fd = open(parentDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw .lastSystem("open", parentDirectory) }
         parentFD = fd
@@ -56,15 +62,43 @@ public final class NarImport {
     /// Bytes of the NAR received so far.
     public var byteCount: UInt64 { byteTotal }
 
+    static func stagingName(_ name: String) -> String { ".\(name).rookery-partial" }
+
+    /// Where the tree of `destination` grows until it is complete.
+    public static func stagingPath(of destination: String) -> String {
+        let (parent, name) = splitPath(destination)
+        return parent + "/" + stagingName(name)
+    }
+
+    /// NAR bytes `range` of what was fed so far, read back from the staging tree.
+    public func bytes(_ range: Range<UInt64>) throws(StoreError) -> [UInt8] {
+        guard !finished, range.upperBound <= byteTotal else {
+            throw .sizeMismatch(path: destination, expected: byteTotal, got: range.upperBound)
+        }
+        var all = segments
+        if !framing.isEmpty {
+            all.append(NarIndex.Segment(start: byteTotal - UInt64(framing.count), source: .framing(framing)))
+        }
+        let index = NarIndex(realPath: parentDirectory + "/" + stagingName, segments: all, narSize: byteTotal)
+        return try index.bytes(range)
+    }
+
     /// Feeds the next bytes of the NAR.
     public func feed(_ bytes: ArraySlice<UInt8>) throws(StoreError) {
         do {
-            byteTotal += UInt64(bytes.count)
             if checksNarHash { try withBytes(bytes) { (raw) throws(StoreError) in try hashing.write(raw) } }
             var cursor = ByteCursor(bytes)
+            var framed = bytes.startIndex
             while let event = try parser.next(from: &cursor) {
+                if case .fileData(let data) = event, let file = restorer.currentFile {
+                    framing.append(contentsOf: bytes[framed..<data.startIndex])
+                    noteFileData(file, at: byteTotal + UInt64(data.startIndex - bytes.startIndex), count: data.count)
+                    framed = data.endIndex
+                }
                 try restorer.apply(event)
             }
+            framing.append(contentsOf: bytes[framed...])
+            byteTotal += UInt64(bytes.count)
         } catch let error as StoreError {
             abort()
             throw error
@@ -73,6 +107,23 @@ public final class NarImport {
             throw .nar(error)
         } catch {
             preconditionFailure("only StoreError and NarError are thrown here")
+        }
+    }
+
+    /// `count` bytes of `file`'s contents lie at NAR offset `start`: they extend its range, or
+    /// begin it after the framing seen since the last one.
+    private func noteFileData(_ file: String, at start: UInt64, count: Int) {
+        if !framing.isEmpty {
+            segments.append(NarIndex.Segment(start: start - UInt64(framing.count), source: .framing(framing)))
+            framing = []
+        }
+        if let last = segments.last, case .file(let name, let length) = last.source, name == file,
+            last.start + length == start
+        {
+            segments[segments.count - 1] = NarIndex.Segment(
+                start: last.start, source: .file(relativePath: name, length: length + UInt64(count)))
+        } else {
+            segments.append(NarIndex.Segment(start: start, source: .file(relativePath: file, length: UInt64(count))))
         }
     }
 
@@ -107,6 +158,12 @@ public final class NarImport {
         } catch {
             preconditionFailure("only StoreError is thrown here")
         }
+    }
+
+    /// Stops without committing and leaves the staging tree for a later run to salvage (every
+    /// byte in it was verified before it was fed).
+    public func keepForResume() {
+        finished = true
     }
 
     /// Drops the staging tree. Safe to call more than once.

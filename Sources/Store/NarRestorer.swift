@@ -2,7 +2,9 @@
 // applied as each node completes: files 0444 (0555 if executable), directories 0555, mtime 1
 // on everything, symlinks included. Every node is created fresh (O_EXCL, mkdirat, symlinkat)
 // relative to its parent's descriptor and opened with O_NOFOLLOW, so no symlink in the archive
-// can lead a write outside the destination.
+// can lead a write outside the destination. A file is created at its final size and with its
+// executable bit, so a tree left half-written by a crash dumps to the NAR's exact prefix (the
+// unwritten rest of the file reads as zeros): the resumed fetch hashes its chunks from there.
 import Glibc
 import NixFormats
 
@@ -10,13 +12,16 @@ final class NarRestorer {
     private struct OpenDirectory {
         let fd: Int32
         let path: String
+        /// Relative to the restored root ("" for the root itself).
+        let relative: String
     }
 
     private var directories: [OpenDirectory] = []
     /// Name the next node gets inside the innermost directory.
     private var pendingName: String
     private var pendingPath: String
-    private var file: (fd: Int32, path: String, executable: Bool)?
+    private var pendingRelative = ""
+    private var file: (fd: Int32, path: String, relative: String, executable: Bool)?
     private let parentFD: Int32
 
     /// Restores into `parentFD`/`name`, which must not exist yet.
@@ -33,17 +38,21 @@ final class NarRestorer {
 
     private var currentDirectoryFD: Int32 { directories.last?.fd ?? parentFD }
 
+    /// The file being written, relative to the restored root ("" when the root is the file).
+    var currentFile: String? { file?.relative }
+
     func apply(_ event: NarEvent) throws(StoreError) {
         switch event {
         case .directoryStart:
             if mkdirat(currentDirectoryFD, pendingName, 0o700) != 0 { throw .lastSystem("mkdir", pendingPath) }
             let fd = openat(currentDirectoryFD, pendingName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd < 0 { throw .lastSystem("open", pendingPath) }
-            directories.append(OpenDirectory(fd: fd, path: pendingPath))
+            directories.append(OpenDirectory(fd: fd, path: pendingPath, relative: pendingRelative))
         case .entryStart(let name):
-            let parent = directories.last!.path
+            let parent = directories.last!
             pendingName = String(decoding: name, as: UTF8.self)
-            pendingPath = parent + "/" + pendingName
+            pendingPath = parent.path + "/" + pendingName
+            pendingRelative = parent.relative.isEmpty ? pendingName : parent.relative + "/" + pendingName
             // Names are raw bytes; one that is not valid UTF-8 would not survive the String round trip.
             guard Array(pendingName.utf8) == name else { throw .nar(.invalidName(name)) }
         case .entryEnd:
@@ -60,11 +69,13 @@ final class NarRestorer {
             if utimensat(currentDirectoryFD, pendingName, Self.canonicalTimes, AT_SYMLINK_NOFOLLOW) != 0 {
                 throw .lastSystem("utimensat", pendingPath)
             }
-        case .fileStart(let executable, _):
+        case .fileStart(let executable, let size):
             let fd = openat(
-                currentDirectoryFD, pendingName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                currentDirectoryFD, pendingName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                executable ? 0o700 : 0o600)
             if fd < 0 { throw .lastSystem("open", pendingPath) }
-            file = (fd, pendingPath, executable)
+            file = (fd, pendingPath, pendingRelative, executable)
+            if size > 0 && ftruncate(fd, off_t(size)) != 0 { throw .lastSystem("ftruncate", pendingPath) }
         case .fileData(let bytes):
             guard let f = file else { throw .nar(.eventOutOfOrder("file data outside a file")) }
             var sink = FileDescriptorSink(fd: f.fd, name: f.path)

@@ -31,8 +31,10 @@ public enum Publisher {
         for (i, p) in sorted.enumerated() { index[p.storePath] = i }
         var paths: [ManifestPath] = []
         paths.reserveCapacity(sorted.count)
+        let side = SideThread()
+        defer { side.stop() }
         for info in sorted {
-            var sink = ChunkingSink(chunkSize: Int(layout.chunkSize))
+            var sink = ChunkingSink(chunkSize: Int(layout.chunkSize), side: side)
             try store.dump(info.storePath, to: &sink)
             let (narHash, narSize, chunks) = sink.finish()
             let got = NixHash(sha256: narHash)

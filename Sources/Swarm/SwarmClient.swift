@@ -16,8 +16,11 @@ public struct SwarmClient: Sendable {
         /// Bytes asked of one peer and not yet received (enough to cover a LAN's
         /// bandwidth-delay product, not more: deep queues hide slow peers).
         public var peerBudgetBytes: UInt64 = 256 << 10
-        /// The same for the seed's REQUEST_ANY.
-        public var seedBudgetBytes: UInt64 = 512 << 10
+        /// The same for the seed's REQUEST_ANY: enough to keep a lone fetch's pipe full while
+        /// received chunks wait for their hash on another thread (512 KiB left a 512 MiB fetch
+        /// on loopback a third slower). While peers exist, the seed's own cap on bytes in
+        /// flight decides (SeedScheduler).
+        public var seedBudgetBytes: UInt64 = 2 << 20
         public var maxChunksPerRequest = 64
         public var initialRandom = 4
         public var endgameCopies = 2

@@ -275,11 +275,11 @@ final class SeedFixture {
             Array(try Data(contentsOf: URL(fileURLWithPath: manifestDir + "/" + manifestFile)))[...])
         let manifest = try Manifest.decode(signed.body[...])
         let present = Set(f.storeEntries(root))
-        let cachedIDs = ChunkCacheProbe.intactChunks(
+        let cachedIDs = try ChunkCacheProbe.intactChunks(
             root,
             paths: manifest.paths.map {
                 ($0.storePath.baseName, $0.narSize, UInt64(manifest.layout.chunkSize), $0.chunks.map(\.digest.hex))
-            })
+            }, home: f.scratch.home)
         var reused: Set<String> = []
         var fetched: [String: UInt64] = [:]
         for p in manifest.paths where !present.contains(p.storePath.baseName) {

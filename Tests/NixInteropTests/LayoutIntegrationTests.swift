@@ -13,7 +13,7 @@ import Testing
 
     static func image(_ dir: TemporaryDirectory, _ name: String, mib: Int) throws -> String {
         let path = dir.sub(name)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: UInt64(mib) << 20)
         try handle.close()

@@ -31,6 +31,41 @@ import Testing
         #expect(s.finalize() == SHA256.hash(data))
     }
 
+    /// FIPS 180-4's two-block vector and a million 'a's, through both backends.
+    @Test(arguments: [true, false])
+    func sha256LongerVectors(native: Bool) {
+        func hex(_ bytes: [UInt8], parts: Int) -> String {
+            let h = SHA256(native: native)
+            let step = max(1, bytes.count / parts)
+            var i = 0
+            while i < bytes.count {
+                h.update(bytes[i..<min(i + step, bytes.count)])
+                i += step
+            }
+            return h.finalize().hex
+        }
+        let two = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(hex(two, parts: 1) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        #expect(hex(million, parts: 7) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// SHA-NI (where the CPU has it) and libsodium agree on every length around the block
+    /// boundaries and the padding's length field, split anywhere.
+    @Test func sha256BackendsAgree() {
+        var rng = SystemRandomNumberGenerator()
+        for length in [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 65_537] {
+            let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let split = length == 0 ? 0 : Int.random(in: 0...length, using: &rng)
+            let native = SHA256(native: true)
+            native.update(data[..<split])
+            native.update(data[split...])
+            let sodium = SHA256(native: false)
+            sodium.update(data)
+            #expect(native.finalize() == sodium.finalize(), "length \(length) split at \(split)")
+        }
+    }
+
     @Test func digestFromBytesRoundTrips() throws {
         let d = SHA256.hash(Array("x".utf8))
         let again = try #require(Digest256(bytes: d.bytes))

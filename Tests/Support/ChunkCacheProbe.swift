@@ -1,6 +1,7 @@
 // Looks into an agent's chunk cache from outside (tests that kill agents mid-fetch): how much
 // is on disk, and which chunks of which paths are there intact. Independent of the agent's
-// code on purpose: it reads the files and hashes the slots itself.
+// code on purpose: it reads the cache files and hashes the slots itself, and has real Nix dump
+// the staging trees that chunks coming in order went into (`.<name>.rookery-partial`).
 import Foundation
 import Glibc
 import Sodium
@@ -8,24 +9,50 @@ import Sodium
 public enum ChunkCacheProbe {
     public static func directory(_ root: String) -> String { root + "/nix/var/rookery/chunks" }
 
-    /// Bytes allocated on disk under the cache (holes in the path files do not count).
-    public static func allocatedBytes(_ root: String) -> UInt64 {
-        let dir = directory(root)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return names.reduce(0) { sum, name in
-            var st = stat()
-            return stat(dir + "/" + name, &st) == 0 ? sum + UInt64(st.st_blocks) * 512 : sum
-        }
+    static func stagingTree(_ root: String, _ baseName: String) -> String {
+        root + "/nix/store/." + baseName + ".rookery-partial"
     }
 
-    /// The hex ids of the chunks whose slot in `<base name>.nar` holds exactly their bytes;
-    /// `paths` gives each path's base name, NAR size, chunk size and chunk ids (hex).
+    /// Bytes allocated on disk under the cache and the staging trees (holes do not count).
+    public static func allocatedBytes(_ root: String) -> UInt64 {
+        var sum: UInt64 = 0
+        let cache = directory(root)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? [] {
+            sum += blocks(cache + "/" + name)
+        }
+        let store = root + "/nix/store"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []
+        where name.hasSuffix(".rookery-partial") {
+            let tree = store + "/" + name
+            sum += blocks(tree)
+            for sub in FileManager.default.subpaths(atPath: tree) ?? [] { sum += blocks(tree + "/" + sub) }
+        }
+        return sum
+    }
+
+    static func blocks(_ path: String) -> UInt64 {
+        var st = stat()
+        return lstat(path, &st) == 0 ? UInt64(st.st_blocks) * 512 : 0
+    }
+
+    /// The hex ids of the chunks whose slot in `<base name>.nar`, or whose range of the NAR
+    /// that Nix dumps from the path's staging tree, holds exactly their bytes; `paths` gives each
+    /// path's base name, NAR size, chunk size and chunk ids (hex). `home`: Nix's private HOME.
     public static func intactChunks(
-        _ root: String, paths: [(baseName: String, narSize: UInt64, chunkSize: UInt64, ids: [String])]
-    )
-        -> Set<String>
-    {
+        _ root: String, paths: [(baseName: String, narSize: UInt64, chunkSize: UInt64, ids: [String])],
+        home: String
+    ) throws -> Set<String> {
         var intact: Set<String> = []
+        for p in paths where FileManager.default.fileExists(atPath: stagingTree(root, p.baseName)) {
+            let dump = try NixTool.nix(
+                "nix-store", ["--store", root, "--dump", stagingTree(root, p.baseName)], home: home
+            ).stdout
+            for (i, id) in p.ids.enumerated() {
+                let start = Int(UInt64(i) * p.chunkSize)
+                let end = Int(min(UInt64(start) + p.chunkSize, p.narSize))
+                if end <= dump.count && Blake2b256.hash(Array(dump[start..<end])).hex == id { intact.insert(id) }
+            }
+        }
         for p in paths {
             guard let handle = FileHandle(forReadingAtPath: directory(root) + "/" + p.baseName + ".nar") else {
                 continue
