@@ -75,9 +75,12 @@ public final class NarImport {
         guard !finished, range.upperBound <= byteTotal else {
             throw .sizeMismatch(path: destination, expected: byteTotal, got: range.upperBound)
         }
+        // The framing since the last file joins only when the range reaches it (appending copies
+        // the segments).
         var all = segments
-        if !framing.isEmpty {
-            all.append(NarIndex.Segment(start: byteTotal - UInt64(framing.count), source: .framing(framing)))
+        let framingStart = byteTotal - UInt64(framing.count)
+        if range.upperBound > framingStart {
+            all.append(NarIndex.Segment(start: framingStart, source: .framing(framing)))
         }
         let index = NarIndex(realPath: parentDirectory + "/" + stagingName, segments: all, narSize: byteTotal)
         return try index.bytes(range)
