@@ -305,7 +305,7 @@ run_generation() {
   ip netns exec "$(hostns 1)" /usr/bin/env time -f "%M" -o "$dir/peer.rss" "$rookery" peer --seed "$seed_ip:7020" \
     --trusted-key "$(cat "$work/pk")" --root "$dir/root" --listen "$(addr 1):7021" "$toplevel2" >"$dir/peer.log" 2>&1 &
   echo $! >"$work/pids/peer"
-  for _ in $(seq 100); do grep -q 'rookery peer: serving' "$dir/peer.log" && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -q 'rookery peer: serving' "$dir/peer.log" 2>/dev/null && break; sleep 0.1; done
   local i seed_bytes=0 agents=()
   for i in 2 3 4 5; do
     # The agents end on their own: done and idle for 3 s, or 30 s without progress.

@@ -23,6 +23,8 @@ public final class FetchEngine {
         /// Also check each restored path's SHA-256 (chunks are always checked against their
         /// signed BLAKE2b ids; raven checked every NAR hash against Nix's at publish).
         public var checksNarHash = false
+        /// Hash received chunks on the loop thread instead of the thread pool (benchmarks).
+        public var hashesOnLoop = false
         /// After finishing, serve peers until none asked for this long …
         public var lingerIdleMilliseconds: UInt64 = 0
         /// … or this long at most.
@@ -85,6 +87,9 @@ public final class FetchEngine {
     private var closure: [Int] = []
     private var finishedAt: UInt64?
     private var lastServed: UInt64 = 0
+    /// Chunk bytes on the thread pool, waiting for their hash.
+    private var hashingBytes = 0
+    static let maxHashingBytes = 16 << 20
     public private(set) var report = Report()
     public private(set) var outcome: Outcome?
     /// Called once when the outcome is set (the runner closes its signal watcher there).
@@ -232,9 +237,12 @@ public final class FetchEngine {
                 return
             }
             guard let message else { return }
-            if case .chunk(let chunk, let data) = message, let table = client!.picker?.table,
+            if !configuration.hashesOnLoop, case .chunk(let chunk, let data) = message,
+                let table = client!.picker?.table,
                 let index = table.index(of: chunk)
             {
+                // Below the bound on bytes waiting for their hash, the link asks for more at once.
+                if hashingBytes < Self.maxHashingBytes { perform(client!.chunkReceived(id, index: index, now: now)) }
                 verifyInPool(id, index: index, expected: (chunk, Int(table.sizes[index])), bytes: Array(data))
                 continue
             }
@@ -248,11 +256,14 @@ public final class FetchEngine {
         let check: @Sendable () -> Bool = { bytes.count == expected.size && ChunkID(of: bytes) == expected.id }
         do {
             try loop.runInPool(check) { [weak self] intact in
-                guard let self, self.outcome == nil, self.client != nil else { return }
+                guard let self else { return }
+                self.hashingBytes -= bytes.count
+                guard self.outcome == nil, self.client != nil else { return }
                 self.perform(
                     self.client!.chunkArrived(
                         id, index: index, data: bytes[...], intact: intact, now: self.loop.nowMilliseconds))
             }
+            hashingBytes += bytes.count
         } catch {
             perform(
                 client!.chunkArrived(

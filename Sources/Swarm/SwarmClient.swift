@@ -81,6 +81,9 @@ public struct SwarmClient: Sendable {
         /// Chunk index → when it was asked for.
         var asked: [Int: UInt64] = [:]
         var askedBytes: UInt64 = 0
+        /// Asked chunks whose bytes arrived and wait for their hash: still asked (nobody else is
+        /// asked for them), no longer counted in `askedBytes`.
+        var received: Set<Int> = []
         var waitingSince: UInt64
         var strikes = 0
         var awaitingOffer = false
@@ -217,6 +220,19 @@ public struct SwarmClient: Sendable {
         }
     }
 
+    /// A chunk's bytes arrived and are being hashed elsewhere (`chunkArrived` follows with the
+    /// verdict): they stop counting against the link's budget, so its next request goes out now
+    /// instead of after the hash. Waiting hashes are the caller's to bound.
+    public mutating func chunkReceived(_ id: ConnectionID, index: Int, now: UInt64) -> [Action] {
+        guard var link = links[id], let picker, link.asked[index] != nil, link.received.insert(index).inserted else {
+            return []
+        }
+        link.askedBytes -= UInt64(picker.table.sizes[index])
+        link.waitingSince = now
+        links[id] = link
+        return fill(id, now: now)
+    }
+
     /// A chunk arrived whose check the caller already made (`intact`); the simulation, which
     /// moves no bytes, calls this directly.
     public mutating func chunkArrived(
@@ -226,7 +242,7 @@ public struct SwarmClient: Sendable {
         let size = UInt64(picker.table.sizes[index])
         // A chunk asked for and given up on (a stall) may still come: it is as good, verified.
         if link.asked.removeValue(forKey: index) != nil {
-            link.askedBytes -= size
+            if link.received.remove(index) == nil { link.askedBytes -= size }
             picker.released(index)
         }
         link.waitingSince = now
@@ -291,6 +307,7 @@ public struct SwarmClient: Sendable {
             release(l)
             l.asked = [:]
             l.askedBytes = 0
+            l.received = []
             l.awaitingOffer = false
             l.strikes += 1
             l.waitingSince = now
@@ -493,7 +510,7 @@ public struct SwarmClient: Sendable {
             guard let index = picker.table.index(of: chunk), link.asked.removeValue(forKey: index) != nil else {
                 return []
             }
-            link.askedBytes -= UInt64(picker.table.sizes[index])
+            if link.received.remove(index) == nil { link.askedBytes -= UInt64(picker.table.sizes[index]) }
             if link.bits?.remove(index) == true { picker.peerLost(index) }
             links[id] = link
             picker.released(index)

@@ -164,6 +164,7 @@ enum AgentArguments {
         var linger: UInt64 = 0
         var upload: UInt64 = 0
         var swarm = SwarmClient.Configuration()
+        var hashesOnLoop = false
         var i = 0
         while i < args.count {
             let arg = args[i]
@@ -207,6 +208,8 @@ enum AgentArguments {
                 } else {
                     swarm.seedBudgetBytes = kib << 10
                 }
+            case "--verify-inline":
+                hashesOnLoop = true
             case "--root":
                 guard let v = value() else { return .failure(.init("--root wants a folder")) }
                 root = v
@@ -227,6 +230,7 @@ enum AgentArguments {
         configuration.lingerIdleMilliseconds = linger
         configuration.uploadBytesPerSecond = upload
         configuration.swarm = swarm
+        configuration.hashesOnLoop = hashesOnLoop
         return .success(configuration)
     }
 

@@ -1,0 +1,71 @@
+// The fetching node's state machine, event by event: a client that trusts the fixture manifest
+// and fetches it from one peer, one chunk asked at a time.
+import NixFormats
+import Sodium
+import Swarm
+import Testing
+
+@Suite struct SwarmClientTests {
+    static let seedAddress = PeerAddress(ip: [127, 0, 0, 1], port: 7020)!
+
+    /// A client past the handshake, planned, with a connected peer that holds every chunk.
+    static func clientWithPeer() throws -> (client: SwarmClient, peer: Int, manifest: Manifest) {
+        let manifest = try Fixtures.manifest()
+        let key = try Fixtures.key()
+        let signed = SignedManifest.sign(manifest, with: [key])
+        var configuration = SwarmClient.Configuration()
+        configuration.peerBudgetBytes = 64 << 10
+        var c = SwarmClient(
+            configuration: configuration, seed: seedAddress, nodeID: [UInt8](repeating: 2, count: 16),
+            toplevel: manifest.toplevels[0], trustedKeys: [key.publicKey], randomSeed: 1)
+        let seedLink = try #require(
+            c.start(now: 0).compactMap { action -> Int? in
+                if case .connect(let id, _) = action { return id }
+                return nil
+            }.first)
+        _ = c.connected(seedLink, now: 0)
+        _ = c.received(
+            seedLink, .hello(Hello(role: .seed, nodeID: [UInt8](repeating: 1, count: 16), listenPort: 7020)), now: 0)
+        let verified = c.received(seedLink, .manifest(signed.encode()), now: 0)
+        #expect(verified == [.verified(manifest, signed.id)])
+        _ = c.plan(wantedPaths: [0, 1], holding: [], now: 0)
+        let peer = c.newConnectionID()
+        _ = c.accepted(peer, now: 0)
+        _ = c.received(
+            peer, .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 3, count: 16), listenPort: 7021)), now: 0)
+        return (c, peer, manifest)
+    }
+
+    static func requests(_ actions: [SwarmClient.Action], on link: Int) -> [ChunkID] {
+        actions.flatMap { action -> [ChunkID] in
+            if case .send(link, .request(let ids)) = action { return ids }
+            return []
+        }
+    }
+
+    /// A chunk whose bytes are in but not yet hashed frees the link's budget: the next request
+    /// goes out at once, and the verdict stores it (or bans the peer) later.
+    @Test func receivedBytesFreeTheBudgetBeforeTheirHash() throws {
+        var (c, peer, manifest) = try Self.clientWithPeer()
+        let table = ChunkTable(manifest: manifest)
+        let manifestID = try #require(c.manifestID)
+        let asked = Self.requests(
+            c.received(peer, .bitfield(manifest: manifestID, Bitfield.full(count: table.count)), now: 1), on: peer)
+        try #require(asked.count == 1, "one 64 KiB chunk fills the budget")
+        #expect(table.sizes[try #require(table.index(of: asked[0]))] == 64 << 10)
+        let first = try #require(table.index(of: asked[0]))
+        let next = Self.requests(c.chunkReceived(peer, index: first, now: 2), on: peer)
+        // The other two (4464 and 120 bytes) fit the freed budget.
+        #expect(Set(next) == Set(table.ids).subtracting([asked[0]]), "the rest is asked before the hash")
+        #expect(c.chunkReceived(peer, index: first, now: 2) == [], "once per chunk")
+        let stored = c.chunkArrived(peer, index: first, data: [1][...], intact: true, now: 3)
+        #expect(stored.contains(.store(first, asked[0], [1][...])))
+        #expect(Self.requests(stored, on: peer).isEmpty, "nothing is left to ask")
+        // The second turns out corrupt: the peer is banned and the link closed.
+        let second = try #require(table.index(of: next[0]))
+        _ = c.chunkReceived(peer, index: second, now: 4)
+        let banned = c.chunkArrived(peer, index: second, data: [2][...], intact: false, now: 5)
+        #expect(banned.contains(.close(peer, reason: "sent a corrupt chunk: banned")))
+        #expect(c.statistics.peersBanned == 1)
+    }
+}
