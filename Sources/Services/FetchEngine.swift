@@ -89,7 +89,7 @@ public final class FetchEngine {
     private var lastServed: UInt64 = 0
     /// Chunk bytes on the thread pool, waiting for their hash.
     private var hashingBytes = 0
-    static let maxHashingBytes = 16 << 20
+    static let maxHashingBytes = 4 << 20
     public private(set) var report = Report()
     public private(set) var outcome: Outcome?
     /// Called once when the outcome is set (the runner closes its signal watcher there).

@@ -24,7 +24,9 @@ struct SimulateCommand: ParsableCommand {
         SwarmClient.Configuration().peerBudgetBytes / 1024
     @Option(help: "KiB asked of the seed and not yet received.") var seedBudgetKib: UInt64 =
         SwarmClient.Configuration().seedBudgetBytes / 1024
-    @Option(help: "Peer connections each client opens.") var maxOutgoing = 10
+    @Option(help: "Peer connections each client opens.") var maxOutgoing = SwarmClient.Configuration().maxOutgoing
+    @Option(help: "Peer connections each client keeps at most (opened and accepted).")
+    var maxConnections = SwarmClient.Configuration().maxConnections
     @Option(help: "KiB the seed has on their way at once while peers exist.")
     var seedInFlightKib: UInt64 = SeedScheduler.defaultMaxBytesInFlight / 1024
     @Flag(help: "Print the result as JSON.") var json = false
@@ -46,6 +48,7 @@ struct SimulateCommand: ParsableCommand {
         p.swarm.seedBudgetBytes = seedBudgetKib * 1024
         p.seedBytesInFlight = max(seedInFlightKib, 1) * 1024
         p.swarm.maxOutgoing = max(1, maxOutgoing)
+        p.swarm.maxConnections = max(p.swarm.maxOutgoing, maxConnections)
         let started = Date()
         var simulator = try Simulator(p)
         let r = simulator.run()
