@@ -101,7 +101,15 @@ final class ChunkSender {
             }
             held = nil
             head += 1
-            connection.write(FrameCodec.encode(.chunk(id, data[...])))
+            // Header and data straight into libuv's write buffer: one copy, not an encoded frame
+            // copied again.
+            let header = FrameCodec.chunkHeader(id, dataCount: data.count)
+            connection.write(count: header.count + data.count) { buffer in
+                header.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                data.withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[header.count...]).copyMemory(from: $0)
+                }
+            }
             bytesSent += UInt64(data.count)
         }
         if head == pending.count {

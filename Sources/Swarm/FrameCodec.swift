@@ -32,6 +32,16 @@ public struct FrameLimits: Sendable {
 public enum FrameCodec {
     public static let headerLength = 5
 
+    /// The first bytes of a CHUNK frame whose data (`dataCount` bytes) follow: what a sender
+    /// writes before reading the data straight into the same write buffer.
+    public static func chunkHeader(_ id: ChunkID, dataCount: Int) -> [UInt8] {
+        var w = WireWriter()
+        w.u32(UInt32(1 + 32 + dataCount))
+        w.u8(MessageType.chunk.rawValue)
+        w.raw(id.digest.bytes)
+        return w.bytes
+    }
+
     /// The bytes of one frame.
     public static func encode(_ message: Message) -> [UInt8] {
         // One buffer: header first with the length patched in at the end, so a chunk's data is

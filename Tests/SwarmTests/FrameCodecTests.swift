@@ -76,4 +76,11 @@ import Testing
         }
         #expect(gotID == id && ChunkID(of: gotData) == id && gotData.count == data.count)
     }
+
+    /// A sender writes the header and then the data: together they are the encoded frame.
+    @Test func chunkHeaderThenDataIsTheEncodedFrame() {
+        let data = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let id = ChunkID(of: data)
+        #expect(FrameCodec.chunkHeader(id, dataCount: data.count) + data == FrameCodec.encode(.chunk(id, data[...])))
+    }
 }
