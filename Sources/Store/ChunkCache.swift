@@ -80,11 +80,17 @@ public final class ChunkCache {
     /// hashed again: those whose bytes match their id in every place they go.
     public func verifiedPresent() throws(StoreError) -> Set<ChunkID> {
         for a in assemblies { try salvage(a) }
+        // A fresh fetch has no cache files: one stat per path, not a failed open per chunk.
+        let withFile = Set(
+            assemblies.indices.filter {
+                var st = stat()
+                return stat(assemblies[$0].file, &st) == 0
+            })
         var good: Set<ChunkID> = []
         for (id, where_) in places {
             let valid = where_.allSatisfy { place in
                 let a = assemblies[place.assembly]
-                guard
+                guard withFile.contains(place.assembly),
                     let bytes = try? FileIO.read(
                         a.file, at: a.ranges[place.position].lowerBound, count: a.ranges[place.position].count)
                 else { return false }

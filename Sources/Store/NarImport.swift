@@ -18,10 +18,9 @@ public final class NarImport {
     private var parser: NarParser
     private let restorer: NarRestorer
     private var hashing = NarHashingSink()
-    private var byteTotal: UInt64 = 0
+    private var byteTotal: UInt64 { fed.size }
     /// The NAR fed so far as framing and file ranges (the last file's range grows as it is written).
-    private var segments: [NarIndex.Segment] = []
-    private var framing: [UInt8] = []
+    private var fed = NarIndex.Builder()
     /// False when every byte was already verified against signed chunk ids (the NAR hash was
     /// checked once, at publish): SHA-256 is the slowest step of a restore.
     private let checksNarHash: Bool
@@ -75,14 +74,7 @@ public final class NarImport {
         guard !finished, range.upperBound <= byteTotal else {
             throw .sizeMismatch(path: destination, expected: byteTotal, got: range.upperBound)
         }
-        // The framing since the last file joins only when the range reaches it (appending copies
-        // the segments).
-        var all = segments
-        let framingStart = byteTotal - UInt64(framing.count)
-        if range.upperBound > framingStart {
-            all.append(NarIndex.Segment(start: framingStart, source: .framing(framing)))
-        }
-        let index = NarIndex(realPath: parentDirectory + "/" + stagingName, segments: all, narSize: byteTotal)
+        let index = fed.index(realPath: parentDirectory + "/" + stagingName, upTo: range.upperBound)
         return try index.bytes(range)
     }
 
@@ -94,14 +86,13 @@ public final class NarImport {
             var framed = bytes.startIndex
             while let event = try parser.next(from: &cursor) {
                 if case .fileData(let data) = event, let file = restorer.currentFile {
-                    framing.append(contentsOf: bytes[framed..<data.startIndex])
-                    noteFileData(file, at: byteTotal + UInt64(data.startIndex - bytes.startIndex), count: data.count)
+                    fed.framing(bytes[framed..<data.startIndex])
+                    fed.file(file, length: UInt64(data.count))
                     framed = data.endIndex
                 }
                 try restorer.apply(event)
             }
-            framing.append(contentsOf: bytes[framed...])
-            byteTotal += UInt64(bytes.count)
+            fed.framing(bytes[framed...])
         } catch let error as StoreError {
             abort()
             throw error
@@ -110,23 +101,6 @@ public final class NarImport {
             throw .nar(error)
         } catch {
             preconditionFailure("only StoreError and NarError are thrown here")
-        }
-    }
-
-    /// `count` bytes of `file`'s contents lie at NAR offset `start`: they extend its range, or
-    /// begin it after the framing seen since the last one.
-    private func noteFileData(_ file: String, at start: UInt64, count: Int) {
-        if !framing.isEmpty {
-            segments.append(NarIndex.Segment(start: start - UInt64(framing.count), source: .framing(framing)))
-            framing = []
-        }
-        if let last = segments.last, case .file(let name, let length) = last.source, name == file,
-            last.start + length == start
-        {
-            segments[segments.count - 1] = NarIndex.Segment(
-                start: last.start, source: .file(relativePath: name, length: length + UInt64(count)))
-        } else {
-            segments.append(NarIndex.Segment(start: start, source: .file(relativePath: file, length: UInt64(count))))
         }
     }
 

@@ -89,39 +89,63 @@ public struct NarIndex: Sendable {
     }
 }
 
-/// Keeps the framing bytes of a dump that skips file contents, noting where each file's contents
-/// lie: indexing a path reads its directories and links, never its files.
+extension NarIndex {
+    /// Builds an index from a NAR seen in order: framing bytes as they pass, file contents as
+    /// ranges of the file they go to (pieces of one file join into one range). The dump that
+    /// indexes a store path and the restore that fills a staging tree both use it.
+    struct Builder {
+        private(set) var segments: [Segment] = []
+        private var framing: [UInt8] = []
+        private(set) var size: UInt64 = 0
+
+        mutating func framing(_ bytes: some Collection<UInt8>) {
+            framing.append(contentsOf: bytes)
+            size += UInt64(bytes.count)
+        }
+
+        mutating func file(_ relativePath: String, length: UInt64) {
+            guard length > 0 else { return }
+            closeFraming()
+            if let last = segments.last, case .file(relativePath, let had) = last.source, last.start + had == size {
+                segments[segments.count - 1] = Segment(
+                    start: last.start, source: .file(relativePath: relativePath, length: had + length))
+            } else {
+                segments.append(Segment(start: size, source: .file(relativePath: relativePath, length: length)))
+            }
+            size += length
+        }
+
+        private mutating func closeFraming() {
+            guard !framing.isEmpty else { return }
+            segments.append(Segment(start: size - UInt64(framing.count), source: .framing(framing)))
+            framing = []
+        }
+
+        /// The index of what was seen so far, for reads that end at or before `upTo` (the
+        /// framing since the last file is added, a copy of the segments, only when they reach it).
+        func index(realPath: String, upTo end: UInt64? = nil) -> NarIndex {
+            var all = segments
+            let framingStart = size - UInt64(framing.count)
+            if !framing.isEmpty && (end ?? size) > framingStart {
+                all.append(Segment(start: framingStart, source: .framing(framing)))
+            }
+            return NarIndex(realPath: realPath, segments: all, narSize: size)
+        }
+    }
+}
+
+/// A dump that skips file contents, into a Builder: indexing a path reads its directories and
+/// links, never its files.
 private struct IndexingSink: ByteSink {
-    var segments: [NarIndex.Segment] = []
-    var framing: [UInt8] = []
-    var framingStart: UInt64 = 0
-    var offset: UInt64 = 0
+    var builder = NarIndex.Builder()
 
     var skipsFileContents: Bool { true }
 
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        framing.append(contentsOf: bytes)
-        offset += UInt64(bytes.count)
-    }
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) { builder.framing(bytes) }
 
     mutating func skipped(relativePath: String, length: UInt64) throws(StoreError) {
-        closeFraming()
-        if length > 0 {
-            segments.append(NarIndex.Segment(start: offset, source: .file(relativePath: relativePath, length: length)))
-        }
-        offset += length
-        framingStart = offset
+        builder.file(relativePath, length: length)
     }
 
-    mutating func closeFraming() {
-        if !framing.isEmpty {
-            segments.append(NarIndex.Segment(start: framingStart, source: .framing(framing)))
-            framing = []
-        }
-    }
-
-    mutating func finish(realPath: String) throws(StoreError) -> NarIndex {
-        closeFraming()
-        return NarIndex(realPath: realPath, segments: segments, narSize: offset)
-    }
+    func finish(realPath: String) throws(StoreError) -> NarIndex { builder.index(realPath: realPath) }
 }
