@@ -19,7 +19,7 @@
 #   -n  client counts for rookery          -b  client counts for the HTTP baseline ("" = none)
 #   -r  client up = down rate (50)         -s  seed up/down rate (same as -r)
 #   -m  closure size in MiB (128)          -p  store paths in the closure (300)
-#   -c  chunk size in KiB (256)            -a  extra agent arguments
+#   -c  chunk size in KiB (128)            -a  extra agent arguments
 #   -v  also print the seed's upload each second of each rookery run (where its time goes)
 #   -t  TCP congestion control in every host (bbr, this machine's default; one of
 #       net.ipv4.tcp_allowed_congestion_control, the only ones a namespace may set)
@@ -33,7 +33,7 @@ rate=50
 seed_rate=""
 closure_mib=128
 paths=300
-chunk_kib=256
+chunk_kib=128
 agent_args=""
 cc=bbr
 trace=""

@@ -19,7 +19,7 @@ public struct ChunkID: Hashable, Comparable, Sendable, CustomStringConvertible {
 public struct ChunkLayout: Equatable, Sendable {
     public static let minimumChunkSize: UInt32 = 64 * 1024
     public static let maximumChunkSize: UInt32 = 4 * 1024 * 1024
-    public static let defaultChunkSize: UInt32 = 256 * 1024
+    public static let defaultChunkSize: UInt32 = 128 * 1024
 
     public let chunkSize: UInt32
 

@@ -19,7 +19,7 @@ public struct SwarmClient: Sendable {
         public var maxConnections = 12
         /// Bytes asked of one peer and not yet received (enough to cover a LAN's
         /// bandwidth-delay product, not more: deep queues hide slow peers).
-        public var peerBudgetBytes: UInt64 = 256 << 10
+        public var peerBudgetBytes: UInt64 = 128 << 10
         /// The same for the seed's REQUEST_ANY: enough to keep a lone fetch's pipe full while
         /// received chunks wait for their hash on another thread (512 KiB left a 512 MiB fetch
         /// on loopback a third slower). While peers exist, the seed's own cap on bytes in
@@ -275,9 +275,12 @@ public struct SwarmClient: Sendable {
                 pathMissing[p] -= 1
                 if pathMissing[p] == 0 { actions.append(.restore(p)) }
             }
+            // Every peer link got our BITFIELD when it connected (greet), so it hears of the new
+            // chunk even before its HELLO is in: waiting for the HELLO lost the HAVE of a chunk
+            // that came in between, and the peer never asked this node for it.
             for other in links.keys.sorted() {
                 let l = links[other]!
-                if l.connected && (l.isSeed ? l.bits != nil : l.nodeID != nil) {
+                if l.connected && (!l.isSeed || l.bits != nil) {
                     actions.append(.send(other, .have([UInt32(index)])))
                 }
             }

@@ -9,7 +9,7 @@ import Testing
     static let seedAddress = PeerAddress(ip: [127, 0, 0, 1], port: 7020)!
 
     /// A client past the handshake, planned, with a connected peer that holds every chunk.
-    static func clientWithPeer() throws -> (client: SwarmClient, peer: Int, manifest: Manifest) {
+    static func clientWithPeer() throws -> (client: SwarmClient, peer: Int, manifest: Manifest, seed: Int) {
         let manifest = try Fixtures.manifest()
         let key = try Fixtures.key()
         let signed = SignedManifest.sign(manifest, with: [key])
@@ -33,7 +33,7 @@ import Testing
         _ = c.accepted(peer, now: 0)
         _ = c.received(
             peer, .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 3, count: 16), listenPort: 7021)), now: 0)
-        return (c, peer, manifest)
+        return (c, peer, manifest, seedLink)
     }
 
     static func requests(_ actions: [SwarmClient.Action], on link: Int) -> [ChunkID] {
@@ -46,7 +46,7 @@ import Testing
     /// A chunk whose bytes are in but not yet hashed frees the link's budget: the next request
     /// goes out at once, and the verdict stores it (or bans the peer) later.
     @Test func receivedBytesFreeTheBudgetBeforeTheirHash() throws {
-        var (c, peer, manifest) = try Self.clientWithPeer()
+        var (c, peer, manifest, _) = try Self.clientWithPeer()
         let table = ChunkTable(manifest: manifest)
         let manifestID = try #require(c.manifestID)
         let asked = Self.requests(
@@ -67,5 +67,18 @@ import Testing
         let banned = c.chunkArrived(peer, index: second, data: [2][...], intact: false, now: 5)
         #expect(banned.contains(.close(peer, reason: "sent a corrupt chunk: banned")))
         #expect(c.statistics.peersBanned == 1)
+    }
+
+    /// A peer that connected but whose HELLO is not in yet already has this node's BITFIELD, so
+    /// a chunk verified in between is announced to it (else it never learns this node holds it).
+    @Test func aChunkArrivingBeforeAPeersHelloIsAnnouncedToIt() throws {
+        var (c, _, manifest, seedLink) = try Self.clientWithPeer()
+        let table = ChunkTable(manifest: manifest)
+        let newcomer = c.newConnectionID()
+        let greeting = c.accepted(newcomer, now: 1)
+        #expect(greeting.contains { if case .send(newcomer, .bitfield) = $0 { true } else { false } })
+        let stored = c.chunkArrived(seedLink, index: 0, data: [1][...], intact: true, now: 2)
+        #expect(stored.contains(.store(0, table.ids[0], [1][...])))
+        #expect(stored.contains(.send(newcomer, .have([0]))), "announced before the newcomer's HELLO")
     }
 }
