@@ -90,6 +90,10 @@ public final class FetchEngine {
     /// Chunk bytes on the thread pool, waiting for their hash.
     private var hashingBytes = 0
     static let maxHashingBytes = 4 << 20
+    /// Hashed chunks go to the client in the order they were received, though the pool's
+    /// threads finish them in any order: a path's chunks then reach the chunk cache in the order
+    /// they can be restored, and no early one takes the detour through its cache file.
+    private var hashed = ReorderBuffer<HashVerdict>()
     public private(set) var report = Report()
     public private(set) var outcome: Outcome?
     /// Called once when the outcome is set (the runner closes its signal watcher there).
@@ -254,20 +258,26 @@ public final class FetchEngine {
     /// Its bytes are copied out of the decoder's buffer first, which keeps filling meanwhile.
     private func verifyInPool(_ id: Int, index: Int, expected: (id: ChunkID, size: Int), bytes: [UInt8]) {
         let check: @Sendable () -> Bool = { bytes.count == expected.size && ChunkID(of: bytes) == expected.id }
+        let ticket = hashed.take()
         do {
             try loop.runInPool(check) { [weak self] intact in
                 guard let self else { return }
                 self.hashingBytes -= bytes.count
-                guard self.outcome == nil, self.client != nil else { return }
-                self.perform(
-                    self.client!.chunkArrived(
-                        id, index: index, data: bytes[...], intact: intact, now: self.loop.nowMilliseconds))
+                for v in self.hashed.finish(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: intact)) {
+                    guard self.outcome == nil, self.client != nil else { return }
+                    self.perform(
+                        self.client!.chunkArrived(
+                            v.link, index: v.index, data: v.bytes[...], intact: v.intact,
+                            now: self.loop.nowMilliseconds))
+                }
             }
             hashingBytes += bytes.count
         } catch {
-            perform(
-                client!.chunkArrived(
-                    id, index: index, data: bytes[...], intact: check(), now: loop.nowMilliseconds))
+            for v in hashed.finish(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: check())) {
+                perform(
+                    client!.chunkArrived(
+                        v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
+            }
         }
     }
 
@@ -427,4 +437,12 @@ public final class FetchEngine {
         }
         return seen.sorted()
     }
+}
+
+/// A received chunk with the verdict on its hash.
+private struct HashVerdict {
+    let link: Int
+    let index: Int
+    let bytes: [UInt8]
+    let intact: Bool
 }

@@ -248,3 +248,18 @@ import Testing
         #expect(rc.completions != ra.completions)
     }
 }
+
+@Suite struct ReorderBufferTests {
+    /// Hashes finish in any order; verdicts leave in the order the chunks came.
+    @Test func releasesInTicketOrder() {
+        var buffer = ReorderBuffer<String>()
+        let a = buffer.take()
+        let b = buffer.take()
+        let c = buffer.take()
+        #expect(buffer.finish(c, "c") == [])
+        #expect(buffer.finish(b, "b") == [])
+        #expect(buffer.finish(a, "a") == ["a", "b", "c"])
+        let d = buffer.take()
+        #expect(buffer.finish(d, "d") == ["d"])
+    }
+}
