@@ -212,13 +212,16 @@ run_rookery() {
   bound=$(tmin "$n")
   if [ -n "$trace" ]; then
     (
-      last=$tx0
-      for s in $(seq 1 600); do
+      # t: seconds since the agents were released (the clock of slowest and fastest); the rate
+      # is over the time since the previous sample (a sample takes a little over a second).
+      last=$tx0 last_t=$t0
+      for _ in $(seq 1 600); do
         sleep 1
         [ -e "$dir/t0" ] || break
-        now=$(tx_bytes)
-        echo "  t=${s}s seed up $(((now - last) * 8 / 1000000)) Mbit/s, done $(ls "$dir"/root*/nix/var/rookery/registration 2>/dev/null | wc -l)/$n" >&2
-        last=$now
+        now=$(tx_bytes) now_t=$(date +%s.%N)
+        echo "  $(awk -v a="$now_t" -v b="$t0" -v p="$last_t" -v x=$((now - last)) \
+          'BEGIN { printf "t=%.1fs seed up %.0f Mbit/s", a - b, x * 8 / 1e6 / (a - p) }'), done $(ls "$dir"/root*/nix/var/rookery/registration 2>/dev/null | wc -l)/$n" >&2
+        last=$now last_t=$now_t
       done
     ) &
     echo $! >"$work/pids/trace"
@@ -231,7 +234,7 @@ run_rookery() {
   wait_for "$n" 120 "$dir" "*.done" # they linger, serving, until idle
   kill "$(cat "$work/pids/seed")"
   wait 2>/dev/null || true
-  local slowest=0 fastest=1e18 seed_bytes=0
+  local slowest=0 fastest=1e18 seed_bytes=0 duplicates=0 stalls=0
   for i in $(seq 1 "$n"); do
     [ "$(cat "$dir/$i.rc")" = 0 ] || { echo "agent $i failed: $(cat "$dir/$i.log")" >&2; return 1; }
     # Done = the registration written (the agent lingers to serve after that).
@@ -240,10 +243,13 @@ run_rookery() {
     slowest=$(awk -v a="$slowest" -v b="$done" 'BEGIN { print (b > a ? b : a) }')
     fastest=$(awk -v a="$fastest" -v b="$done" 'BEGIN { print (b < a ? b : a) }')
     seed_bytes=$((seed_bytes + $(grep -o 'seed_bytes=[0-9]*' "$dir/$i.log" | cut -d= -f2)))
+    duplicates=$((duplicates + $(grep -o 'duplicates=[0-9]*' "$dir/$i.log" | cut -d= -f2)))
+    stalls=$((stalls + $(grep -o 'stalls=[0-9]*' "$dir/$i.log" | cut -d= -f2)))
   done
   printf "%-9s %4d %8.1f %8.1f %8s %9s %9s %9.1f %5s\n" rookery "$n" "$bound" "$slowest" "$(ratio "$slowest" "$bound")" \
     "$(ratio "$seed_bytes" "$closure_bytes")" "$(ratio $((tx1 - tx0)) "$closure_bytes")" "$fastest" \
     "$(cpu_busy "${c0[0]}" "${c0[1]}" "${c1[0]}" "${c1[1]}")"
+  [ -z "$trace" ] || echo "  over all clients: $duplicates chunks received twice, $stalls stalls" >&2
   rm -rf "$dir"
 }
 

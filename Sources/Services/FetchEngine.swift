@@ -263,21 +263,21 @@ public final class FetchEngine {
             try loop.runInPool(check) { [weak self] intact in
                 guard let self else { return }
                 self.hashingBytes -= bytes.count
-                for v in self.hashed.finish(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: intact)) {
-                    guard self.outcome == nil, self.client != nil else { return }
-                    self.perform(
-                        self.client!.chunkArrived(
-                            v.link, index: v.index, data: v.bytes[...], intact: v.intact,
-                            now: self.loop.nowMilliseconds))
-                }
+                self.deliver(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: intact))
             }
             hashingBytes += bytes.count
         } catch {
-            for v in hashed.finish(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: check())) {
-                perform(
-                    client!.chunkArrived(
-                        v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
-            }
+            deliver(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: check()))
+        }
+    }
+
+    /// Hands the client every verdict that is next in line once `ticket`'s is in.
+    private func deliver(_ ticket: UInt64, _ verdict: HashVerdict) {
+        for v in hashed.finish(ticket, verdict) {
+            guard outcome == nil, client != nil else { return }
+            perform(
+                client!.chunkArrived(
+                    v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
         }
     }
 
