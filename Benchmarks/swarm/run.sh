@@ -15,12 +15,15 @@
 # and 4 new clients fetch generation 2 (seed bytes, bytes the peer served, its peak RSS).
 #
 # Usage: Benchmarks/swarm/run.sh [-n "4 8 16 24"] [-b "4 8 16 24"] [-r MBIT] [-s SEED_MBIT]
-#                                [-m CLOSURE_MIB] [-p PATHS] [-c CHUNK_KIB] [-a ARGS] [-v] [-t CC]
+#                                [-m CLOSURE_MIB] [-p PATHS] [-c CHUNK_KIB] [-a ARGS] [-S ARGS] [-v] [-t CC]
 #   -n  client counts for rookery          -b  client counts for the HTTP baseline ("" = none)
 #   -r  client up = down rate (50)         -s  seed up/down rate (same as -r)
 #   -m  closure size in MiB (128)          -p  store paths in the closure (300)
 #   -c  chunk size in KiB (128)            -a  extra agent arguments
-#   -v  also print the seed's upload each second of each rookery run (where its time goes)
+#   -S  extra seed arguments (e.g. "--in-flight-kib 1024")
+#   -v  where the time goes: each second the seed's upload, the clients' downloads and how far
+#       they are behind the seed; per client its finish, manifest and first-chunk times and
+#       peer links; TCP retransmissions and shaping-queue drops of the run
 #   -t  TCP congestion control in every host (bbr, this machine's default; one of
 #       net.ipv4.tcp_allowed_congestion_control, the only ones a namespace may set)
 # T_min = max(F/u_seed, F/d_min, N·F/(u_seed + Σu_i)) (Kumar & Ross 2006), from nominal rates.
@@ -35,13 +38,14 @@ closure_mib=128
 paths=300
 chunk_kib=128
 agent_args=""
+seed_args=""
 cc=bbr
 trace=""
-while getopts "n:b:r:s:m:p:c:a:t:v" o; do
+while getopts "n:b:r:s:m:p:c:a:S:t:v" o; do
   case $o in
   n) counts=$OPTARG ;; b) baseline=$OPTARG ;; r) rate=$OPTARG ;; s) seed_rate=$OPTARG ;;
-  m) closure_mib=$OPTARG ;; p) paths=$OPTARG ;; c) chunk_kib=$OPTARG ;; a) agent_args=$OPTARG ;; t) cc=$OPTARG ;; v) trace=1 ;;
-  *) sed -n '2,26p' "$0" >&2; exit 2 ;;
+  m) closure_mib=$OPTARG ;; p) paths=$OPTARG ;; c) chunk_kib=$OPTARG ;; a) agent_args=$OPTARG ;; S) seed_args=$OPTARG ;; t) cc=$OPTARG ;; v) trace=1 ;;
+  *) sed -n '2,29p' "$0" >&2; exit 2 ;;
   esac
 done
 seed_rate=${seed_rate:-$rate}
@@ -162,6 +166,21 @@ tmin() { # N -> the Kumar–Ross bound in seconds
     if (n * f / (us + n * uc) > t) t = n * f / (us + n * uc); printf "%.3f", t }'
 }
 tx_bytes() { ip netns exec "$(hostns 0)" cat /sys/class/net/eth0/statistics/tx_bytes; }
+# losses N: the counters since the namespaces were made: TCP segments retransmitted and timeouts
+# (RTOs) of the seed, the same summed over clients 1…N, and packets the shaping queues dropped on
+# the seed's uplink and on the clients' downlinks (their switch ports).
+losses() {
+  local tcp='/^Tcp: [0-9]/ { r = $13 } /^TcpExt: [0-9]/ { t = $45 } END { print r + 0, t + 0 }'
+  local drops='/^qdisc bfifo/ { f = 1; next } /^qdisc/ { f = 0 } f && /dropped/ { gsub(",", "", $7); d += $7 } END { print d + 0 }'
+  local seed clients="0 0"
+  seed=$(ip netns exec "$(hostns 0)" cat /proc/net/snmp /proc/net/netstat | awk "$tcp")
+  for i in $(seq 1 "$1"); do
+    clients=$(echo "$clients $(ip netns exec "$(hostns "$i")" cat /proc/net/snmp /proc/net/netstat | awk "$tcp")" |
+      awk '{ print $1 + $3, $2 + $4 }')
+  done
+  echo "$seed $clients $(ip netns exec "$(hostns 0)" tc -s qdisc show dev eth0 | awk "$drops")" \
+    "$(for i in $(seq 1 "$1"); do ip netns exec "$sw" tc -s qdisc show dev "${pfx}p$i"; done | awk "$drops")"
+}
 # start_all N DIR CMD…: runs CMD in hosts 1…N, released together through one FIFO; each writes
 # DIR/I.done with its finish time. CMD may use $ROOT and $ME (the host's address).
 start_all() {
@@ -197,12 +216,14 @@ printf "%-9s %4s %8s %8s %8s %9s %9s %9s %5s\n" system N T_min slowest ÷T_min s
 run_rookery() {
   local n=$1 dir=$work/rk$n
   mkdir -p "$dir"
+  # shellcheck disable=SC2086 # seed_args: words
   ip netns exec "$(hostns 0)" "$rookery" seed --state "$work/state" --store "$store" --listen "$seed_ip:7020" \
-    --idle-timeout 120 >"$dir/seed.log" 2>&1 &
+    --idle-timeout 120 $seed_args >"$dir/seed.log" 2>&1 &
   echo $! >"$work/pids/seed"
   for _ in $(seq 100); do grep -q 'listening on' "$dir/seed.log" && break; sleep 0.1; done
-  local tx0 c0
+  local tx0 c0 losses0
   tx0=$(tx_bytes)
+  [ -z "$trace" ] || read -r -a losses0 < <(losses "$n")
   read -r -a c0 < <(cpu)
   # shellcheck disable=SC2086,SC2016
   start_all "$n" "$dir" sh -c 'exec "$0" --seed "$1" --trusted-key "$2" --root "$ROOT" --listen "$ME:7021" --linger 10 '"$agent_args"' "$3"' \
@@ -212,16 +233,30 @@ run_rookery() {
   bound=$(tmin "$n")
   if [ -n "$trace" ]; then
     (
-      # t: seconds since the agents were released (the clock of slowest and fastest); the rate
-      # is over the time since the previous sample (a sample takes a little over a second).
-      last=$tx0 last_t=$t0
+      # t: seconds since the agents were released (the clock of slowest and fastest); rates are
+      # over the time since the previous sample (a sample takes a little over a second). Each
+      # client's download is its switch port's tx counter; "behind" is the seed's bytes sent
+      # since the start minus a client's bytes received: a client whose downlink idles (or takes
+      # duplicates) falls behind the seed and, with download rate = seed rate, never catches up.
+      ports=$(for i in $(seq 1 "$n"); do printf '/sys/class/net/%sp%d/statistics/tx_bytes ' "$pfx" "$i"; done)
+      # shellcheck disable=SC2086
+      down0=$(ip netns exec "$sw" cat $ports | tr '\n' ' ')
+      last=$tx0 last_t=$t0 last_down=$down0
       for _ in $(seq 1 600); do
         sleep 1
         [ -e "$dir/t0" ] || break
-        now=$(tx_bytes) now_t=$(date +%s.%N)
-        echo "  $(awk -v a="$now_t" -v b="$t0" -v p="$last_t" -v x=$((now - last)) \
-          'BEGIN { printf "t=%.1fs seed up %.0f Mbit/s", a - b, x * 8 / 1e6 / (a - p) }'), done $(ls "$dir"/root*/nix/var/rookery/registration 2>/dev/null | wc -l)/$n" >&2
-        last=$now last_t=$now_t
+        # shellcheck disable=SC2086
+        now=$(tx_bytes) now_t=$(date +%s.%N) down=$(ip netns exec "$sw" cat $ports | tr '\n' ' ')
+        echo "  $(awk -v a="$now_t" -v b="$t0" -v p="$last_t" -v x=$((now - last)) -v s=$((now - tx0)) \
+          -v d0="$down0" -v dl="$last_down" -v d="$down" '
+          function sort(v, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t } }
+          BEGIN {
+            k = split(d0, z); split(dl, l); split(d, c); dt = a - p
+            for (i = 1; i <= k; i++) { r[i] = (c[i] - l[i]) * 8 / 1e6 / dt; g[i] = (s - (c[i] - z[i])) / 1e6 }
+            sort(r, k); sort(g, k)
+            printf "t=%.1fs seed up %.0f Mbit/s; clients down %.0f/%.0f/%.0f Mbit/s (min/median/max), behind the seed %.1f…%.1f MB",
+              a - b, x * 8 / 1e6 / dt, r[1], r[int((k + 1) / 2)], r[k], g[1], g[k] }'), done $(ls "$dir"/root*/nix/var/rookery/registration 2>/dev/null | wc -l)/$n" >&2
+        last=$now last_t=$now_t last_down=$down
       done
     ) &
     echo $! >"$work/pids/trace"
@@ -245,11 +280,19 @@ run_rookery() {
     seed_bytes=$((seed_bytes + $(grep -o 'seed_bytes=[0-9]*' "$dir/$i.log" | cut -d= -f2)))
     duplicates=$((duplicates + $(grep -o 'duplicates=[0-9]*' "$dir/$i.log" | cut -d= -f2)))
     stalls=$((stalls + $(grep -o 'stalls=[0-9]*' "$dir/$i.log" | cut -d= -f2)))
+    [ -z "$trace" ] || echo "  client $i done $(printf %.2f "$done") s: $(grep -o 'seed_bytes=.*' "$dir/$i.log" | head -1)" >&2
   done
   printf "%-9s %4d %8.1f %8.1f %8s %9s %9s %9.1f %5s\n" rookery "$n" "$bound" "$slowest" "$(ratio "$slowest" "$bound")" \
     "$(ratio "$seed_bytes" "$closure_bytes")" "$(ratio $((tx1 - tx0)) "$closure_bytes")" "$fastest" \
     "$(cpu_busy "${c0[0]}" "${c0[1]}" "${c1[0]}" "${c1[1]}")"
-  [ -z "$trace" ] || echo "  over all clients: $duplicates chunks received twice, $stalls stalls" >&2
+  if [ -n "$trace" ]; then
+    echo "  over all clients: $duplicates chunks received twice, $stalls stalls" >&2
+    # Losses: TCP retransmissions and timeouts (RTOs) of the seed and of all clients; packets
+    # the shaping queues dropped (the seed's uplink; all clients' downlinks, the switch ports).
+    local losses1
+    read -r -a losses1 < <(losses "$n")
+    echo "  this run: TCP segments retransmitted / timeouts: seed $((losses1[0] - losses0[0])) / $((losses1[1] - losses0[1])), clients $((losses1[2] - losses0[2])) / $((losses1[3] - losses0[3])); shaping queue drops: seed up $((losses1[4] - losses0[4])), client downs $((losses1[5] - losses0[5]))" >&2
+  fi
   rm -rf "$dir"
 }
 

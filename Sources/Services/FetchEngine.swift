@@ -53,6 +53,13 @@ public final class FetchEngine {
         public var chunksReused = 0
         public var narBytes: UInt64 = 0
         public var swarm = SwarmClient.Statistics()
+        /// Milliseconds from start to the trusted manifest, to the first chunk stored, and to
+        /// the first chunk from a peer (0: never): where a swarm's start-up time goes.
+        public var manifestMilliseconds: UInt64 = 0
+        public var firstChunkMilliseconds: UInt64 = 0
+        public var firstPeerChunkMilliseconds: UInt64 = 0
+        /// Peers traded with when the fetch finished.
+        public var peerLinks = 0
         public var chunksFetched: Int { swarm.chunksFromSeed + swarm.chunksFromPeers }
         public var bytesFetched: UInt64 { swarm.bytesFromSeed + swarm.bytesFromPeers }
 
@@ -63,6 +70,8 @@ public final class FetchEngine {
                 ("peer_bytes", "\(swarm.bytesFromPeers)"), ("reused", "\(chunksReused)"),
                 ("served_bytes", "\(swarm.bytesServed)"), ("banned", "\(swarm.peersBanned)"),
                 ("stalls", "\(swarm.stalls)"), ("duplicates", "\(swarm.duplicateChunks)"),
+                ("manifest_ms", "\(manifestMilliseconds)"), ("first_chunk_ms", "\(firstChunkMilliseconds)"),
+                ("first_peer_chunk_ms", "\(firstPeerChunkMilliseconds)"), ("peer_links", "\(peerLinks)"),
             ]
             let text = fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
             return "\(paths) paths ready (\(pathsAlreadyPresent) were present); " + text
@@ -87,6 +96,7 @@ public final class FetchEngine {
     private var closure: [Int] = []
     private var finishedAt: UInt64?
     private var lastServed: UInt64 = 0
+    private var startedAt: UInt64 = 0
     /// Chunk bytes on the thread pool, waiting for their hash.
     private var hashingBytes = 0
     static let maxHashingBytes = 4 << 20
@@ -130,6 +140,7 @@ public final class FetchEngine {
 
     /// Listens, connects to the seed, and runs until `outcome` is set (the caller runs the loop).
     public func start() {
+        startedAt = loop.nowMilliseconds
         do {
             var swarm = configuration.swarm
             if let listen = configuration.listen {
@@ -296,8 +307,10 @@ public final class FetchEngine {
                     link.connection.close()
                 }
             case .verified(let manifest, _):
+                report.manifestMilliseconds = max(loop.nowMilliseconds - startedAt, 1)
                 begin(manifest)
             case .store(_, let id, let data):
+                noteFirstChunks()
                 do { try cache.write(id, data) } catch { fail("\(error)") }
             case .restore(let p):
                 restore(p)
@@ -309,6 +322,15 @@ public final class FetchEngine {
             case .fail(let line):
                 fail(line)
             }
+        }
+    }
+
+    /// Stamps the first chunk stored, and the first from a peer, for the report.
+    private func noteFirstChunks() {
+        let elapsed = max(loop.nowMilliseconds - startedAt, 1)
+        if report.firstChunkMilliseconds == 0 { report.firstChunkMilliseconds = elapsed }
+        if report.firstPeerChunkMilliseconds == 0 && client!.statistics.chunksFromPeers > 0 {
+            report.firstPeerChunkMilliseconds = elapsed
         }
     }
 
@@ -392,6 +414,7 @@ public final class FetchEngine {
             return fail("\(error)")
         }
         report.swarm = client!.statistics
+        report.peerLinks = client!.peerLinkCount
         finishedAt = loop.nowMilliseconds
         if listener == nil || configuration.lingerIdleMilliseconds == 0 { end(.finished(report)) }
     }

@@ -17,6 +17,8 @@ public final class SeedService {
         public var idleTimeoutMilliseconds: UInt64 = 30_000
         /// Upload cap in bytes per second over all connections; 0: none.
         public var uploadBytesPerSecond: UInt64 = 0
+        /// Super-seeding: chunk bytes on their way at once while peers exist (SeedScheduler).
+        public var maxBytesInFlight = SeedScheduler.defaultMaxBytesInFlight
 
         public init(listen: SocketAddress) { self.listen = listen }
     }
@@ -45,7 +47,8 @@ public final class SeedService {
         chunks = ChunkServer(store: store)
         for entry in catalog.entries { chunks.add(entry.manifest) }
         core = SeedCore(
-            catalog: catalog, hello: Hello(role: .seed, nodeID: nodeID, listenPort: 0), randomSeed: randomSeed)
+            catalog: catalog, hello: Hello(role: .seed, nodeID: nodeID, listenPort: 0), randomSeed: randomSeed,
+            maxBytesInFlight: configuration.maxBytesInFlight)
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
     }
 
@@ -192,7 +195,7 @@ private final class ServedConnection {
                 return
             }
             guard let message else { break }
-            service.perform(service.core.received(id, message))
+            service.perform(service.core.received(id, message, now: service.loop.nowMilliseconds))
         }
     }
 

@@ -187,7 +187,7 @@ public struct Simulator {
         case .deliver(let h, let c, let message):
             guard peerOf[Endpoint(host: h, connection: c)] != nil else { return }
             if h == 0 {
-                performSeed(seed.received(c, message))
+                performSeed(seed.received(c, message, now: milliseconds))
             } else {
                 perform(h, clients[h]!.received(c, message, now: milliseconds))
             }

@@ -1,6 +1,12 @@
 // Everything raven decides, for all its connections at once, as a pure state machine: the
 // handshake and manifests (ServerSession), the tracker, and the super-seeding scheduler. The
 // runtime (or the simulation) feeds it connections and messages and performs its actions.
+//
+// Manifests go first: while a member that asked for its manifest has not joined yet (no
+// BITFIELD), chunk offers wait, for at most `manifestFirstMilliseconds`. A boot wave asks for all
+// its manifests at once; chunk data sharing raven's uplink with them left some of 16 emulated
+// clients without a manifest for ~0.9 s (others had theirs in 0.1 s), so they joined late, found
+// their peers' connection slots taken and finished last. Nothing can start without a manifest.
 import Sodium
 
 public struct SeedCore: Sendable {
@@ -32,6 +38,13 @@ public struct SeedCore: Sendable {
     private var now: UInt64 = 0
     /// Peers handed out per PEERS answer at most.
     public var maxPeersPerAnswer = 50
+    /// Connections sent a manifest and not joined yet, with when it was sent.
+    private var manifestsOnTheirWay: [Int: UInt64] = [:]
+    /// Since when chunk offers wait for manifests (nil: they do not).
+    private var manifestsFirstSince: UInt64?
+    /// The longest chunk offers wait for manifests on their way (a member that never joins, or
+    /// a stream of newcomers, cannot hold the others back for longer).
+    public var manifestFirstMilliseconds: UInt64 = 500
 
     public init(
         catalog: ManifestCatalog, hello: Hello, randomSeed: UInt64,
@@ -57,13 +70,26 @@ public struct SeedCore: Sendable {
 
     /// Call a few times a second: members that stopped confirming free the in-flight cap.
     public mutating func tick(now: UInt64) -> [Action] {
-        self.now = now
+        self.now = max(self.now, now)
+        // A member that took its manifest and never joined stops counting after a while.
+        manifestsOnTheirWay = manifestsOnTheirWay.filter { self.now < $0.value + 4 * manifestFirstMilliseconds }
         var out: [Action] = []
         for id in schedulers.keys.sorted() {
-            schedulers[id]!.expire(now: now)
+            schedulers[id]!.expire(now: self.now)
             out += unpark(id)
         }
         return out
+    }
+
+    /// True while chunk offers wait for manifests on their way.
+    private mutating func manifestsFirst() -> Bool {
+        guard !manifestsOnTheirWay.isEmpty else {
+            manifestsFirstSince = nil
+            return false
+        }
+        let since = manifestsFirstSince ?? now
+        manifestsFirstSince = since
+        return now < since + manifestFirstMilliseconds
     }
 
     /// The connection ended; what it freed may go to parked requests.
@@ -76,6 +102,7 @@ public struct SeedCore: Sendable {
         tracker.leave(connection: connection)
         sessions[connection] = nil
         remotes[connection] = nil
+        if manifestsOnTheirWay.removeValue(forKey: connection) != nil { return unparkAll() }
         return swarm.map { unpark($0) } ?? []
     }
 
@@ -86,7 +113,8 @@ public struct SeedCore: Sendable {
         return translate(connection, actions)
     }
 
-    public mutating func received(_ connection: Int, _ message: Message) -> [Action] {
+    public mutating func received(_ connection: Int, _ message: Message, now: UInt64) -> [Action] {
+        self.now = max(self.now, now)
         guard var session = sessions[connection] else { return [] }
         let actions = session.received(message, catalog: catalog)
         sessions[connection] = session
@@ -97,7 +125,9 @@ public struct SeedCore: Sendable {
         var out: [Action] = []
         for action in actions {
             switch action {
-            case .send(let m): out.append(.send(connection, m))
+            case .send(let m):
+                if case .manifest = m { manifestsOnTheirWay[connection] = now }
+                out.append(.send(connection, m))
             case .close(let reason): out.append(.close(connection, reason: reason))
             case .serve(let ids):
                 counters.chunksRequested += ids.count
@@ -126,6 +156,7 @@ public struct SeedCore: Sendable {
             else {
                 return [.send(connection, .error(.notFound, "no swarm for that manifest and bitfield"))]
             }
+            if manifestsOnTheirWay.removeValue(forKey: connection) != nil { return unparkAll() }
             return []
         case .have(let indices):
             guard tracker.have(connection: connection, indices) else {
@@ -159,7 +190,7 @@ public struct SeedCore: Sendable {
     private mutating func answer(_ connection: Int, in id: Digest256, count: Int, bytes: UInt64) -> [Action]? {
         guard let swarm = tracker.swarms[id], let member = swarm.members[connection] else { return [] }
         let others = swarm.serving - (member.address != nil ? 1 : 0)
-        if others > 0 && schedulers[id]!.isFull { return nil }
+        if others > 0 && schedulers[id]!.isFull || manifestsFirst() { return nil }
         let chosen = schedulers[id]!.offer(
             to: connection, holding: member.bits, holders: swarm.holders, others: others,
             count: count, bytes: bytes, now: now)
@@ -167,6 +198,10 @@ public struct SeedCore: Sendable {
         var out: [Action] = [.send(connection, .offer(chosen))]
         if !chosen.isEmpty { out.append(.serve(connection, chosen.map { swarm.table.ids[Int($0)] })) }
         return out
+    }
+
+    private mutating func unparkAll() -> [Action] {
+        schedulers.keys.sorted().flatMap { unpark($0) }
     }
 
     /// Answers parked requests, oldest first, while there is room.

@@ -124,6 +124,8 @@ public struct SwarmClient: Sendable {
     public private(set) var isFinished = false
     public private(set) var isFailed = false
     public private(set) var statistics = Statistics()
+    /// Peer links whose BITFIELD arrived: the peers this node trades with now.
+    public var peerLinkCount: Int { links.values.filter { !$0.isSeed && $0.bits != nil }.count }
 
     public init(
         configuration: Configuration, seed: PeerAddress, nodeID: [UInt8], toplevel: StorePath,

@@ -41,6 +41,10 @@ struct SeedCommand: ParsableCommand {
     @Option(help: "Upload cap over all clients in Mbit/s (0: none).")
     var uploadMbit: Double = 0
 
+    /// KiB of chunks on their way at once while peers exist (super-seeding), for benchmarks.
+    @Option(help: .hidden)
+    var inFlightKib = SeedScheduler.defaultMaxBytesInFlight / 1024
+
     /// `STATE/boot-macs`: one "MAC TOPLEVEL" per line, `#` comments.
     static func parseMacs(_ text: String) -> [(mac: String, toplevel: String)] {
         text.split(separator: "\n").compactMap { line in
@@ -74,6 +78,7 @@ struct SeedCommand: ParsableCommand {
             var configuration = SeedService.Configuration(listen: address)
             configuration.idleTimeoutMilliseconds = UInt64(max(idleTimeout, 0.1) * 1000)
             configuration.uploadBytesPerSecond = UInt64(max(uploadMbit, 0) * 125_000)
+            configuration.maxBytesInFlight = max(inFlightKib, 1) * 1024
             let nodeID = randomBytes(16)
             let service = SeedService(
                 loop: loop, configuration: configuration, catalog: catalog, store: StoreRoot(root: store),

@@ -152,19 +152,49 @@ import Testing
             maxBytesInFlight: 1)
         for c in 1...2 {
             core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
-            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)))
-            _ = core.received(c, .bitfield(manifest: signed.id, Bitfield(count: 3)))
+            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
+            _ = core.received(c, .bitfield(manifest: signed.id, Bitfield(count: 3)), now: 0)
         }
         // The cap (1 byte) allows one chunk on its way: member 1 gets it, member 2 waits.
-        let first = core.received(1, .requestAny(count: 8, bytes: 1 << 20))
+        let first = core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 0)
         #expect(first.first == .send(1, .offer([0])))
-        #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20)).isEmpty)
+        #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 0).isEmpty)
         // Member 1 confirms chunk 0: member 2's request is answered now, with another chunk.
-        #expect(core.received(1, .have([0])).first == .send(2, .offer([1])))
+        #expect(core.received(1, .have([0]), now: 0).first == .send(2, .offer([1])))
         // Member 1 asks again and waits behind chunk 1. Member 2 leaves: member 1, alone now, is
         // answered with all it lacks, the never-sent chunk first.
-        #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20)).isEmpty)
+        #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 0).isEmpty)
         #expect(core.closed(2).first == .send(1, .offer([2, 1])))
+    }
+
+    @Test func seedSendsManifestsBeforeChunks() throws {
+        let manifest = try Fixtures.manifest()
+        let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
+        var catalog = ManifestCatalog()
+        try catalog.add(signed)
+        var core = SeedCore(
+            catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1)
+        for c in 1...4 {
+            core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
+            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
+        }
+        #expect(core.received(1, .getManifest(.id(signed.id)), now: 0).first == .send(1, .manifest(signed.encode())))
+        _ = core.received(1, .bitfield(manifest: signed.id, Bitfield(count: 3)), now: 10)
+        // Member 2's manifest is on its way: member 1's request for chunks waits…
+        _ = core.received(2, .getManifest(.id(signed.id)), now: 20)
+        #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 30).isEmpty)
+        #expect(core.tick(now: 250).isEmpty)
+        // …until member 2 joins (its manifest arrived).
+        let joined = core.received(2, .bitfield(manifest: signed.id, Bitfield(count: 3)), now: 300)
+        #expect(joined.first == .send(1, .offer([0, 1, 2])))
+        // Member 3 takes its manifest and never joins: member 2 waits at most 500 ms for it.
+        _ = core.received(3, .getManifest(.id(signed.id)), now: 1000)
+        #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1000).isEmpty)
+        #expect(core.tick(now: 1499).isEmpty)
+        #expect(core.tick(now: 1500).first == .send(2, .offer([])))  // all on their way to member 1
+        // The hold is spent while member 3 still counts: member 4's manifest does not hold again.
+        _ = core.received(4, .getManifest(.id(signed.id)), now: 1600)
+        #expect(!core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1600).isEmpty)
     }
 
     @Test func pickerGoesRarestFirstThenEndgame() throws {
