@@ -9,12 +9,15 @@ import Testing
     static let seedAddress = PeerAddress(ip: [127, 0, 0, 1], port: 7020)!
 
     /// A client past the handshake, planned, with a connected peer that holds every chunk.
-    static func clientWithPeer() throws -> (client: SwarmClient, peer: Int, manifest: Manifest, seed: Int) {
+    static func clientWithPeer(
+        _ configure: (inout SwarmClient.Configuration) -> Void = { _ in }
+    ) throws -> (client: SwarmClient, peer: Int, manifest: Manifest, seed: Int) {
         let manifest = try Fixtures.manifest()
         let key = try Fixtures.key()
         let signed = SignedManifest.sign(manifest, with: [key])
         var configuration = SwarmClient.Configuration()
         configuration.peerBudgetBytes = 64 << 10
+        configure(&configuration)
         var c = SwarmClient(
             configuration: configuration, seed: seedAddress, nodeID: [UInt8](repeating: 2, count: 16),
             toplevel: manifest.toplevels[0], trustedKeys: [key.publicKey], randomSeed: 1)
@@ -41,6 +44,49 @@ import Testing
             if case .send(link, .request(let ids)) = action { return ids }
             return []
         }
+    }
+
+    /// In a small swarm a full node takes a newcomer and drops one of the links it opened; in a
+    /// larger one (as many known peers as links opened and kept) it turns the newcomer away.
+    @Test func aFullNodeMakesRoomForANewcomerOnlyInASmallSwarm() throws {
+        var (c, _, _, seed) = try Self.clientWithPeer {
+            $0.maxOutgoing = 2
+            $0.maxConnections = 3
+        }
+        func peers(_ count: Int) -> Message {
+            .peers(
+                (1...count).map {
+                    PeerEntry(
+                        address: PeerAddress(ip: [10, 0, 0, UInt8($0)], port: 7021)!,
+                        nodeID: [UInt8](repeating: UInt8(10 + $0), count: 16), complete: false)
+                })
+        }
+        let dialled = c.received(seed, peers(3), now: 1).compactMap { action -> Int? in
+            if case .connect(let id, _) = action { return id }
+            return nil
+        }
+        try #require(dialled.count == 2)
+        for id in dialled { _ = c.connected(id, now: 2) }
+        #expect(c.peerLinkCount == 0)  // none sent its BITFIELD yet; the cap counts every link
+        let newcomer = c.newConnectionID()
+        let taken = c.accepted(newcomer, now: 3)
+        #expect(taken.contains(.close(dialled[1], reason: "making room for a newcomer")))
+        #expect(taken.contains { if case .send(newcomer, .hello) = $0 { true } else { false } })
+        // One opened link is left, half the quota: the next newcomer is turned away.
+        let second = c.newConnectionID()
+        #expect(c.accepted(second, now: 4) == [.close(second, reason: "too many connections")])
+        // A larger swarm: no room is made even with links to give.
+        var (large, _, _, largeSeed) = try Self.clientWithPeer {
+            $0.maxOutgoing = 2
+            $0.maxConnections = 3
+        }
+        let opened = large.received(largeSeed, peers(5), now: 1).compactMap { action -> Int? in
+            if case .connect(let id, _) = action { return id }
+            return nil
+        }
+        for id in opened { _ = large.connected(id, now: 2) }
+        let third = large.newConnectionID()
+        #expect(large.accepted(third, now: 3) == [.close(third, reason: "too many connections")])
     }
 
     /// A chunk whose bytes are in but not yet hashed frees the link's budget: the next request
