@@ -40,11 +40,13 @@ public struct SeedCore: Sendable {
     public var maxPeersPerAnswer = 50
     /// Connections sent a manifest and not joined yet, with when it was sent.
     private var manifestsOnTheirWay: [Int: UInt64] = [:]
-    /// Since when chunk offers wait for manifests (nil: they do not).
+    /// When the first of `manifestsOnTheirWay` went out (nil while it is empty).
     private var manifestsFirstSince: UInt64?
-    /// The longest chunk offers wait for manifests on their way (a member that never joins, or
-    /// a stream of newcomers, cannot hold the others back for longer).
+    /// The longest chunk offers wait for manifests on their way (a stream of newcomers cannot
+    /// hold the others back for longer), and when a connection that took its manifest and never
+    /// joined stops counting.
     public var manifestFirstMilliseconds: UInt64 = 500
+    public var manifestForgottenMilliseconds: UInt64 = 2000
 
     public init(
         catalog: ManifestCatalog, hello: Hello, randomSeed: UInt64,
@@ -71,8 +73,9 @@ public struct SeedCore: Sendable {
     /// Call a few times a second: members that stopped confirming free the in-flight cap.
     public mutating func tick(now: UInt64) -> [Action] {
         self.now = max(self.now, now)
-        // A member that took its manifest and never joined stops counting after a while.
-        manifestsOnTheirWay = manifestsOnTheirWay.filter { self.now < $0.value + 4 * manifestFirstMilliseconds }
+        for (c, sent) in manifestsOnTheirWay where self.now >= sent + manifestForgottenMilliseconds {
+            _ = manifestLanded(c)
+        }
         var out: [Action] = []
         for id in schedulers.keys.sorted() {
             schedulers[id]!.expire(now: self.now)
@@ -82,14 +85,16 @@ public struct SeedCore: Sendable {
     }
 
     /// True while chunk offers wait for manifests on their way.
-    private mutating func manifestsFirst() -> Bool {
-        guard !manifestsOnTheirWay.isEmpty else {
-            manifestsFirstSince = nil
-            return false
-        }
-        let since = manifestsFirstSince ?? now
-        manifestsFirstSince = since
-        return now < since + manifestFirstMilliseconds
+    private var manifestsFirst: Bool {
+        manifestsFirstSince.map { now < $0 + manifestFirstMilliseconds } ?? false
+    }
+
+    /// `connection` joined, left or was forgotten: its manifest no longer holds offers back.
+    /// True when it was on its way.
+    private mutating func manifestLanded(_ connection: Int) -> Bool {
+        guard manifestsOnTheirWay.removeValue(forKey: connection) != nil else { return false }
+        if manifestsOnTheirWay.isEmpty { manifestsFirstSince = nil }
+        return true
     }
 
     /// The connection ended; what it freed may go to parked requests.
@@ -102,7 +107,7 @@ public struct SeedCore: Sendable {
         tracker.leave(connection: connection)
         sessions[connection] = nil
         remotes[connection] = nil
-        if manifestsOnTheirWay.removeValue(forKey: connection) != nil { return unparkAll() }
+        if manifestLanded(connection) { return unparkAll() }
         return swarm.map { unpark($0) } ?? []
     }
 
@@ -126,7 +131,10 @@ public struct SeedCore: Sendable {
         for action in actions {
             switch action {
             case .send(let m):
-                if case .manifest = m { manifestsOnTheirWay[connection] = now }
+                if case .manifest = m {
+                    manifestsOnTheirWay[connection] = now
+                    manifestsFirstSince = manifestsFirstSince ?? now
+                }
                 out.append(.send(connection, m))
             case .close(let reason): out.append(.close(connection, reason: reason))
             case .serve(let ids):
@@ -156,8 +164,7 @@ public struct SeedCore: Sendable {
             else {
                 return [.send(connection, .error(.notFound, "no swarm for that manifest and bitfield"))]
             }
-            if manifestsOnTheirWay.removeValue(forKey: connection) != nil { return unparkAll() }
-            return []
+            return manifestLanded(connection) ? unparkAll() : []
         case .have(let indices):
             guard tracker.have(connection: connection, indices) else {
                 return violation(connection, "HAVE outside the announced swarm")
@@ -190,7 +197,7 @@ public struct SeedCore: Sendable {
     private mutating func answer(_ connection: Int, in id: Digest256, count: Int, bytes: UInt64) -> [Action]? {
         guard let swarm = tracker.swarms[id], let member = swarm.members[connection] else { return [] }
         let others = swarm.serving - (member.address != nil ? 1 : 0)
-        if others > 0 && schedulers[id]!.isFull || manifestsFirst() { return nil }
+        if others > 0 && schedulers[id]!.isFull || manifestsFirst { return nil }
         let chosen = schedulers[id]!.offer(
             to: connection, holding: member.bits, holders: swarm.holders, others: others,
             count: count, bytes: bytes, now: now)

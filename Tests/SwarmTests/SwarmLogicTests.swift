@@ -174,7 +174,7 @@ import Testing
         try catalog.add(signed)
         var core = SeedCore(
             catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1)
-        for c in 1...4 {
+        for c in 1...5 {
             core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
             _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
         }
@@ -195,6 +195,10 @@ import Testing
         // The hold is spent while member 3 still counts: member 4's manifest does not hold again.
         _ = core.received(4, .getManifest(.id(signed.id)), now: 1600)
         #expect(!core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1600).isEmpty)
+        // 2 s after their manifests members 3 and 4 are forgotten: member 5's manifest holds anew.
+        _ = core.tick(now: 3600)
+        _ = core.received(5, .getManifest(.id(signed.id)), now: 3700)
+        #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 3700).isEmpty)
     }
 
     @Test func pickerGoesRarestFirstThenEndgame() throws {
