@@ -21,11 +21,7 @@ import Testing
         var c = SwarmClient(
             configuration: configuration, seed: seedAddress, nodeID: [UInt8](repeating: 2, count: 16),
             toplevel: manifest.toplevels[0], trustedKeys: [key.publicKey], randomSeed: 1)
-        let seedLink = try #require(
-            c.start(now: 0).compactMap { action -> Int? in
-                if case .connect(let id, _) = action { return id }
-                return nil
-            }.first)
+        let seedLink = try #require(dialled(c.start(now: 0)).first)
         _ = c.connected(seedLink, now: 0)
         _ = c.received(
             seedLink, .hello(Hello(role: .seed, nodeID: [UInt8](repeating: 1, count: 16), listenPort: 7020)), now: 0)
@@ -37,6 +33,14 @@ import Testing
         _ = c.received(
             peer, .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 3, count: 16), listenPort: 7021)), now: 0)
         return (c, peer, manifest, seedLink)
+    }
+
+    /// The connections these actions dial.
+    static func dialled(_ actions: [SwarmClient.Action]) -> [Int] {
+        actions.compactMap { action -> Int? in
+            if case .connect(let id, _) = action { return id }
+            return nil
+        }
     }
 
     static func requests(_ actions: [SwarmClient.Action], on link: Int) -> [ChunkID] {
@@ -61,10 +65,7 @@ import Testing
                         nodeID: [UInt8](repeating: UInt8(10 + $0), count: 16), complete: false)
                 })
         }
-        let dialled = c.received(seed, peers(3), now: 1).compactMap { action -> Int? in
-            if case .connect(let id, _) = action { return id }
-            return nil
-        }
+        let dialled = Self.dialled(c.received(seed, peers(3), now: 1))
         try #require(dialled.count == 2)
         for id in dialled { _ = c.connected(id, now: 2) }
         #expect(c.peerLinkCount == 0)  // none sent its BITFIELD yet; the cap counts every link
@@ -80,10 +81,7 @@ import Testing
             $0.maxOutgoing = 2
             $0.maxConnections = 3
         }
-        let opened = large.received(largeSeed, peers(5), now: 1).compactMap { action -> Int? in
-            if case .connect(let id, _) = action { return id }
-            return nil
-        }
+        let opened = Self.dialled(large.received(largeSeed, peers(5), now: 1))
         for id in opened { _ = large.connected(id, now: 2) }
         let third = large.newConnectionID()
         #expect(large.accepted(third, now: 3) == [.close(third, reason: "too many connections")])
