@@ -291,6 +291,11 @@ run_rookery() {
     # the shaping queues dropped (the seed's uplink; all clients' downlinks, the switch ports).
     local losses1
     read -r -a losses1 < <(losses "$n")
+    # Why the seed retransmits (counters since the namespaces were made, so summed over the Ns
+    # run so far): fast retransmits (SACK), tail loss probes, D-SACKs received (spurious
+    # retransmits), sends refused by its own full shaping queue (RetransFail), RTOs.
+    echo "  seed TCP: $(ip netns exec "$(hostns 0)" nstat -asz 2>/dev/null |
+      awk '/^TcpExt(TCPFastRetrans|TCPLossProbes|TCPDSACKRecv|TCPRetransFail|TCPTimeouts) / { printf "%s=%s ", substr($1, 10), $2 }')" >&2
     echo "  this run: TCP segments retransmitted / timeouts: seed $((losses1[0] - losses0[0])) / $((losses1[1] - losses0[1])), clients $((losses1[2] - losses0[2])) / $((losses1[3] - losses0[3])); shaping queue drops: seed up $((losses1[4] - losses0[4])), client downs $((losses1[5] - losses0[5]))" >&2
   fi
   rm -rf "$dir"

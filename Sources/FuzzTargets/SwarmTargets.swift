@@ -67,8 +67,15 @@ enum SwarmSeeds {
         let id = ChunkID(of: [9])
         let messages: [Message] = [
             .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 1, count: 16), listenPort: 1)),
-            .getManifest(.toplevel(try! StorePath("bbp2hphvk98rkk9ywlqpp587rjdcgnc2-b"))),
-            .getManifest(.id(SHA256.hash([1]))),
+            .getManifest(.toplevel(try! StorePath("bbp2hphvk98rkk9ywlqpp587rjdcgnc2-b")), peersWelcome: true),
+            .getManifest(.id(SHA256.hash([1])), peersWelcome: false),
+            .manifestPeers(
+                SHA256.hash([2]),
+                [
+                    PeerEntry(
+                        address: PeerAddress(ip: [10, 0, 0, 2], port: 7000)!, nodeID: [UInt8](repeating: 7, count: 16),
+                        complete: false)
+                ]),
             .request([id, id]), .chunk(id, [9][...]), .missing(id), .error(.busy, "busy"), .ping(1), .pong(2),
             .manifest(manifests[0]),
         ]

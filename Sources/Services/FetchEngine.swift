@@ -60,6 +60,8 @@ public final class FetchEngine {
         public var firstPeerChunkMilliseconds: UInt64 = 0
         /// Peers traded with when the fetch finished.
         public var peerLinks = 0
+        /// The manifest came from a peer the seed named (1), not from the seed (0).
+        public var manifestFromPeer = false
         public var chunksFetched: Int { swarm.chunksFromSeed + swarm.chunksFromPeers }
         public var bytesFetched: UInt64 { swarm.bytesFromSeed + swarm.bytesFromPeers }
 
@@ -72,6 +74,7 @@ public final class FetchEngine {
                 ("stalls", "\(swarm.stalls)"), ("duplicates", "\(swarm.duplicateChunks)"),
                 ("manifest_ms", "\(manifestMilliseconds)"), ("first_chunk_ms", "\(firstChunkMilliseconds)"),
                 ("first_peer_chunk_ms", "\(firstPeerChunkMilliseconds)"), ("peer_links", "\(peerLinks)"),
+                ("manifest_from_peer", manifestFromPeer ? "1" : "0"),
             ]
             let text = fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
             return "\(paths) paths ready (\(pathsAlreadyPresent) were present); " + text
@@ -308,6 +311,7 @@ public final class FetchEngine {
                 }
             case .verified(let manifest, _):
                 report.manifestMilliseconds = max(loop.nowMilliseconds - startedAt, 1)
+                report.manifestFromPeer = client!.manifestFromPeer
                 begin(manifest)
             case .store(_, let id, let data):
                 noteFirstChunks()

@@ -1,15 +1,22 @@
 // The modelled LAN: every host has an upload and a download rate (bytes per second) and a
-// one-way latency to the switch. A host's uplink sends one chunk at a time, taking turns among
-// its connections (round robin, as TCP flows share a link); the receiver's downlink takes
-// size/down, cut through: the bytes arrive when both are done. Control messages only pay the
-// latency. Messages on one connection arrive in order.
+// one-way latency to the switch. A host's uplink sends one chunk (or manifest) at a time, taking
+// turns among its connections (round robin, as TCP flows share a link); the receiver's downlink
+// takes size/down, cut through: the bytes arrive when both are done. Other control messages only
+// pay the latency. Messages on one connection arrive in order.
+import Swarm
+
+/// What waits for an uplink: a chunk (by index) or a message whose bytes count (a MANIFEST).
+enum Upload {
+    case chunk(Int)
+    case message(Message, bytes: Int)
+}
 
 public struct HostLink: Sendable {
     public var up: Double
     public var down: Double
     var downFree = 0.0
-    /// Chunks waiting for the uplink, per sending connection, served in turn.
-    var waiting: [Int: [Int]] = [:]
+    /// What waits for the uplink, per sending connection, served in turn.
+    var waiting: [Int: [Upload]] = [:]
     var turns: [Int] = []
     var busy = false
 
@@ -23,21 +30,21 @@ struct LinkModel {
     var hosts: [HostLink]
     let latency: Double
 
-    /// Queues chunk `index` on `host`'s uplink for its connection `connection`.
-    mutating func enqueue(_ index: Int, host: Int, connection: Int) {
+    /// Queues `item` on `host`'s uplink for its connection `connection`.
+    mutating func enqueue(_ item: Upload, host: Int, connection: Int) {
         if hosts[host].waiting[connection, default: []].isEmpty { hosts[host].turns.append(connection) }
-        hosts[host].waiting[connection, default: []].append(index)
+        hosts[host].waiting[connection, default: []].append(item)
     }
 
-    /// The next (connection, chunk) for a free uplink, taking turns; nil when nothing waits.
-    mutating func next(host: Int) -> (connection: Int, index: Int)? {
+    /// The next (connection, item) for a free uplink, taking turns; nil when nothing waits.
+    mutating func next(host: Int) -> (connection: Int, item: Upload)? {
         while !hosts[host].turns.isEmpty {
             let c = hosts[host].turns.removeFirst()
             guard var q = hosts[host].waiting[c], !q.isEmpty else { continue }
-            let index = q.removeFirst()
+            let item = q.removeFirst()
             hosts[host].waiting[c] = q.isEmpty ? nil : q
             if !q.isEmpty { hosts[host].turns.append(c) }
-            return (c, index)
+            return (c, item)
         }
         return nil
     }

@@ -43,6 +43,11 @@ public struct SimulationResult: Sendable, Equatable {
     /// the seed could have sent sooner, and what the swarm took after it.
     public var seedDone = 0.0
     public var seedIdle = 0.0
+    /// Manifest bytes the seed sent (they take its uplink too, but are not closure bytes), how
+    /// many manifests, and how many askers it sent to members for theirs.
+    public var seedManifestBytes: UInt64 = 0
+    public var seedManifests = 0
+    public var manifestReferrals = 0
 
     public var slowest: Double { completions.compactMap { $0 }.max() ?? .infinity }
     public var slowestOverTMin: Double { slowest / tMin }
@@ -75,6 +80,8 @@ public struct Simulator {
     private var table: ChunkTable
     public var chunkCount: Int { table.count }
     private var peerOf: [Endpoint: Endpoint] = [:]
+    /// Connections closed by their dialler before the dial arrived.
+    private var abandoned: Set<Endpoint> = []
     private var lastArrival: [Endpoint: Double] = [:]
     private var hostOf: [PeerAddress: Int] = [:]
     private var addressOf: [PeerAddress] = []
@@ -83,6 +90,7 @@ public struct Simulator {
     private var failures: [String] = []
     private var seedConnections = 0
     private var seedBytes: UInt64 = 0
+    private var seedManifestBytes: UInt64 = 0
     private var seedBusyUntil = 0.0
     private var seedIdle = 0.0
     private var peerBytes: UInt64 = 0
@@ -163,6 +171,9 @@ public struct Simulator {
             peerBytes: peerBytes, failures: failures, events: events)
         result.seedDone = seedBusyUntil
         result.seedIdle = seedIdle
+        result.seedManifestBytes = seedManifestBytes
+        result.seedManifests = seed.counters.manifestsSent
+        result.manifestReferrals = seed.counters.manifestReferrals
         for c in clients.dropFirst() {
             result.stalls += c!.statistics.stalls
             result.duplicateChunks += c!.statistics.duplicateChunks
@@ -196,6 +207,8 @@ public struct Simulator {
             perform(h, clients[h]!.chunkArrived(c, index: index, data: [][...], intact: true, now: milliseconds))
         case .dial(let from, let c, let target):
             let caller = Endpoint(host: from, connection: c)
+            // Closed while its dial was on the way: it never arrives (as a cancelled connect).
+            guard abandoned.remove(caller) == nil else { return }
             let arrive = now + links.latency
             if target == 0 {
                 seedConnections += 1
@@ -236,6 +249,13 @@ public struct Simulator {
 
     private mutating func send(from e: Endpoint, _ message: Message) {
         guard let to = peerOf[e] else { return }
+        if case .manifest(let file) = message {
+            // A manifest is as big as a few chunks (per path: name, hashes, signatures; per
+            // chunk: an id): it takes its turn on the sender's uplink like one.
+            links.enqueue(.message(message, bytes: file.count + 5), host: e.host, connection: e.connection)
+            sendNext(e.host)
+            return
+        }
         queue.push(inOrder(e, now + links.latency), .deliver(to.host, to.connection, message))
     }
 
@@ -243,7 +263,7 @@ public struct Simulator {
         guard peerOf[e] != nil else { return }
         for id in ids {
             guard let index = table.index(of: id) else { continue }
-            links.enqueue(index, host: e.host, connection: e.connection)
+            links.enqueue(.chunk(index), host: e.host, connection: e.connection)
         }
         sendNext(e.host)
     }
@@ -251,22 +271,32 @@ public struct Simulator {
     /// Puts the next waiting chunk on `host`'s uplink, if it is free.
     private mutating func sendNext(_ host: Int) {
         guard !links.hosts[host].busy else { return }
-        while let (c, index) = links.next(host: host) {
+        while let (c, item) = links.next(host: host) {
             let e = Endpoint(host: host, connection: c)
             guard let to = peerOf[e] else {
                 links.forget(host: host, connection: c)
                 continue
             }
-            let size = Int(table.sizes[index])
+            var size = 0
+            var chunk: Int?
+            switch item {
+            case .chunk(let index):
+                size = Int(table.sizes[index])
+                chunk = index
+            case .message(_, let bytes): size = bytes
+            }
             let (upEnd, arrival) = links.transfer(size + 37, from: host, to: to.host, at: now)
             if host == 0 {
-                seedBytes += UInt64(size)
+                if chunk != nil { seedBytes += UInt64(size) } else { seedManifestBytes += UInt64(size) }
                 seedIdle += max(0, now - seedBusyUntil)
                 seedBusyUntil = upEnd
-            } else {
+            } else if chunk != nil {
                 peerBytes += UInt64(size)
             }
-            queue.push(inOrder(e, arrival), .chunk(to.host, to.connection, index))
+            switch item {
+            case .chunk(let index): queue.push(inOrder(e, arrival), .chunk(to.host, to.connection, index))
+            case .message(let m, _): queue.push(inOrder(e, arrival), .deliver(to.host, to.connection, m))
+            }
             links.hosts[host].busy = true
             queue.push(upEnd, .uplinkFree(host))
             return
@@ -274,7 +304,10 @@ public struct Simulator {
     }
 
     private mutating func close(_ e: Endpoint) {
-        guard let to = peerOf.removeValue(forKey: e) else { return }
+        guard let to = peerOf.removeValue(forKey: e) else {
+            if e.host != 0 { abandoned.insert(e) }
+            return
+        }
         queue.push(inOrder(e, now + links.latency), .closed(to.host, to.connection))
     }
 

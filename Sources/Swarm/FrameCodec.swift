@@ -16,6 +16,8 @@ public struct FrameLimits: Sendable {
     public var maxPeers = 200
     /// Node ids in one REPORT.
     public static let maxReported = 16
+    /// Entries in one MANIFEST_PEERS.
+    public static let maxManifestPeers = 16
 
     public init() {}
 
@@ -57,12 +59,16 @@ public enum FrameCodec {
             w.u8(h.role.rawValue)
             w.raw(h.nodeID)
             w.u16(h.listenPort)
-        case .getManifest(.toplevel(let path)):
-            w.u8(0)
-            w.string(path.baseName)
-        case .getManifest(.id(let id)):
-            w.u8(1)
-            w.raw(id.bytes)
+        case .getManifest(let selector, let peersWelcome):
+            let welcome: UInt8 = peersWelcome ? 0x80 : 0
+            switch selector {
+            case .toplevel(let path):
+                w.u8(0 | welcome)
+                w.string(path.baseName)
+            case .id(let id):
+                w.u8(1 | welcome)
+                w.raw(id.bytes)
+            }
         case .manifest(let bytes):
             w.raw(bytes)
         case .request(let ids):
@@ -88,14 +94,10 @@ public enum FrameCodec {
         case .getPeers(let max):
             w.u16(max)
         case .peers(let entries):
-            w.u16(UInt16(entries.count))
-            for e in entries {
-                w.u8(e.address.ip.count == 4 ? 4 : 6)
-                w.raw(e.address.ip)
-                w.u16(e.address.port)
-                w.raw(e.nodeID)
-                w.u8(e.complete ? 1 : 0)
-            }
+            w.peerEntries(entries)
+        case .manifestPeers(let id, let entries):
+            w.raw(id.bytes)
+            w.peerEntries(entries)
         case .requestAny(let count, let bytes):
             w.u16(count)
             w.u32(bytes)
@@ -121,13 +123,15 @@ public enum FrameCodec {
             let nodeID = Array(try r.take(16))
             message = .hello(Hello(version: version, role: role, nodeID: nodeID, listenPort: try r.u16()))
         case .getManifest:
-            switch try r.u8() {
+            let kind = try r.u8()
+            let peersWelcome = kind & 0x80 != 0
+            switch kind & 0x7F {
             case 0:
                 let name = try r.string(limit: 255)
-                do { message = .getManifest(.toplevel(try StorePath(name))) } catch {
+                do { message = .getManifest(.toplevel(try StorePath(name)), peersWelcome: peersWelcome) } catch {
                     throw .malformed("\(error)")
                 }
-            case 1: message = .getManifest(.id(try r.digest()))
+            case 1: message = .getManifest(.id(try r.digest()), peersWelcome: peersWelcome)
             default: throw .malformed("unknown manifest selector")
             }
         case .manifest:
@@ -174,22 +178,12 @@ public enum FrameCodec {
         case .getPeers:
             message = .getPeers(try r.u16())
         case .peers:
-            let count = Int(try r.u16())
-            guard count <= limits.maxPeers else { throw .malformed("PEERS of \(count) entries") }
-            var entries: [PeerEntry] = []
-            for _ in 0..<count {
-                let family = try r.u8()
-                guard family == 4 || family == 6 else { throw .malformed("address family \(family)") }
-                let ip = Array(try r.take(family == 4 ? 4 : 16))
-                let port = try r.u16()
-                let nodeID = Array(try r.take(16))
-                let flags = try r.u8()
-                guard flags <= 1, let address = PeerAddress(ip: ip, port: port) else {
-                    throw .malformed("bad PEERS entry")
-                }
-                entries.append(PeerEntry(address: address, nodeID: nodeID, complete: flags == 1))
-            }
-            message = .peers(entries)
+            message = .peers(try r.peerEntries(max: limits.maxPeers, in: type))
+        case .manifestPeers:
+            let id = try r.digest()
+            let entries = try r.peerEntries(max: FrameLimits.maxManifestPeers, in: type)
+            guard !entries.isEmpty else { throw .malformed("MANIFEST_PEERS of no peers") }
+            message = .manifestPeers(id, entries)
         case .requestAny:
             let count = try r.u16()
             let bytes = try r.u32()
@@ -206,6 +200,41 @@ public enum FrameCodec {
         }
         guard r.isAtEnd else { throw .malformed("\(r.remaining) bytes after a \(type) payload") }
         return message
+    }
+}
+
+extension WireWriter {
+    /// PEERS entries: `u16 count ‖ (u8 family ‖ IP ‖ u16 port ‖ node id ‖ u8 flags) × count`.
+    mutating func peerEntries(_ entries: [PeerEntry]) {
+        u16(UInt16(entries.count))
+        for e in entries {
+            u8(e.address.ip.count == 4 ? 4 : 6)
+            raw(e.address.ip)
+            u16(e.address.port)
+            raw(e.nodeID)
+            u8(e.complete ? 1 : 0)
+        }
+    }
+}
+
+extension WireReader {
+    mutating func peerEntries(max: Int, in type: MessageType) throws(WireError) -> [PeerEntry] {
+        let count = Int(try u16())
+        guard count <= max else { throw .malformed("\(type) of \(count) entries") }
+        var entries: [PeerEntry] = []
+        for _ in 0..<count {
+            let family = try u8()
+            guard family == 4 || family == 6 else { throw .malformed("address family \(family)") }
+            let ip = Array(try take(family == 4 ? 4 : 16))
+            let port = try u16()
+            let nodeID = Array(try take(16))
+            let flags = try u8()
+            guard flags <= 1, let address = PeerAddress(ip: ip, port: port) else {
+                throw .malformed("bad \(type) entry")
+            }
+            entries.append(PeerEntry(address: address, nodeID: nodeID, complete: flags == 1))
+        }
+        return entries
     }
 }
 

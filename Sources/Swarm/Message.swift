@@ -19,6 +19,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case requestAny = 0x0E
     case offer = 0x0F
     case report = 0x10
+    case manifestPeers = 0x11
 }
 
 /// Who is speaking: an initrd agent or fetcher, a booted peer, or raven's seed.
@@ -64,7 +65,9 @@ public enum ErrorCode: UInt16, Sendable {
 
 public enum Message: Equatable, Sendable {
     case hello(Hello)
-    case getManifest(ManifestSelector)
+    /// `peersWelcome`: the asker can take the manifest from peers (the seed may answer
+    /// MANIFEST_PEERS instead of MANIFEST).
+    case getManifest(ManifestSelector, peersWelcome: Bool)
     /// A signed manifest in its file form.
     case manifest([UInt8])
     /// Chunks wanted, in the order they should come.
@@ -89,6 +92,9 @@ public enum Message: Equatable, Sendable {
     case offer([UInt32])
     /// To the seed: node ids that sent this client chunks not matching their ids (it banned them).
     case report([[UInt8]])
+    /// The seed's answer to a GET_MANIFEST with peers welcome: these members hold manifest `id`;
+    /// ask them for it by id (or ask the seed again by id, which answers MANIFEST).
+    case manifestPeers(Digest256, [PeerEntry])
 
     public var type: MessageType {
         switch self {
@@ -108,13 +114,14 @@ public enum Message: Equatable, Sendable {
         case .requestAny: .requestAny
         case .offer: .offer
         case .report: .report
+        case .manifestPeers: .manifestPeers
         }
     }
 
     public static func == (a: Message, b: Message) -> Bool {
         switch (a, b) {
         case (.hello(let x), .hello(let y)): x == y
-        case (.getManifest(let x), .getManifest(let y)): x == y
+        case (.getManifest(let x, let p), .getManifest(let y, let q)): x == y && p == q
         case (.manifest(let x), .manifest(let y)): x == y
         case (.request(let x), .request(let y)): x == y
         case (.chunk(let i, let x), .chunk(let j, let y)): i == j && x.elementsEqual(y)
@@ -129,6 +136,7 @@ public enum Message: Equatable, Sendable {
         case (.requestAny(let c, let b), .requestAny(let d, let e)): c == d && b == e
         case (.offer(let x), .offer(let y)): x == y
         case (.report(let x), .report(let y)): x == y
+        case (.manifestPeers(let i, let x), .manifestPeers(let j, let y)): i == j && x == y
         default: false
         }
     }

@@ -1,5 +1,6 @@
 // The serving side of one connection (seed now, peers later), as a pure state machine:
 // frames in, actions out. The runtime performs the actions and reads chunk bytes from disk.
+import Sodium
 
 public struct ServerSession: Sendable {
     public enum State: Equatable, Sendable {
@@ -10,6 +11,9 @@ public struct ServerSession: Sendable {
 
     public enum Action: Equatable, Sendable {
         case send(Message)
+        /// Answer with manifest `id` (found for a GET_MANIFEST), or with members that hold it
+        /// when the asker welcomes peers: the seed decides.
+        case manifestAsked(Digest256, peersWelcome: Bool)
         /// Send these chunks (or MISSING for any not held), in this order.
         case serve([ChunkID])
         /// A swarm message (BITFIELD, HAVE, GET_PEERS, REQUEST_ANY) for the seed's tracker.
@@ -41,9 +45,9 @@ public struct ServerSession: Sendable {
             return [.send(.hello(hello))]
         case (.awaitingHello, _):
             return violation("expected HELLO first")
-        case (.ready, .getManifest(let selector)):
+        case (.ready, .getManifest(let selector, let peersWelcome)):
             guard let entry = catalog.find(selector) else { return [.send(.error(.notFound, "no such manifest"))] }
-            return [.send(.manifest(entry.file))]
+            return [.manifestAsked(entry.signed.id, peersWelcome: peersWelcome)]
         case (.ready, .request(let ids)):
             return [.serve(ids)]
         case (.ready, .ping(let nonce)):

@@ -39,6 +39,13 @@ public struct SwarmClient: Sendable {
         /// After an empty OFFER, ask the seed again this much later.
         public var seedRetryMilliseconds: UInt64 = 250
         public var handshakeMilliseconds: UInt64 = 10_000
+        /// Ask the seed with peers welcome: it may name members to fetch the manifest from.
+        public var manifestFromPeers = true
+        /// A peer named for the manifest that has not given it this long is given up on.
+        public var manifestPeerMilliseconds: UInt64 = 1000
+        /// Newcomers a full node keeps on probation at once, and for how long at most.
+        public var maxProbation = 4
+        public var probationMilliseconds: UInt64 = 5000
         /// No progress and no seed for this long: give up.
         public var idleMilliseconds: UInt64 = 30_000
         public var listenPort: UInt16 = 0
@@ -95,6 +102,10 @@ public struct SwarmClient: Sendable {
         var strikes = 0
         var awaitingOffer = false
         var retryAt: UInt64 = 0
+        /// Opened only to fetch the manifest from a peer the seed named; closed once it came.
+        var forManifest = false
+        /// Accepted while full: it may ask for the manifest; as a peer it needs room (`admit`).
+        var onProbation = false
     }
 
     public let configuration: Configuration
@@ -112,10 +123,16 @@ public struct SwarmClient: Sendable {
 
     public private(set) var manifest: Manifest?
     public private(set) var manifestID: Digest256?
+    /// The signed manifest as received: served to peers that ask for it.
+    private var manifestFile: [UInt8]?
+    /// It came from a peer the seed named.
+    public private(set) var manifestFromPeer = false
     public private(set) var picker: ChunkPicker?
     private var pathMissing: [Int] = []
     private var pathsOfChunk: [[Int]] = []
     private var knownPeers: [PeerEntry] = []
+    /// Members the seed named for the manifest, not tried yet.
+    private var manifestSources: [PeerEntry] = []
     private var failedAt: [PeerAddress: UInt64] = [:]
     private var banned: Set<[UInt8]> = []
     private var bannedAddresses: Set<PeerAddress> = []
@@ -137,7 +154,8 @@ public struct SwarmClient: Sendable {
         self.trustedKeys = trustedKeys
         selector = .toplevel(toplevel)
         rng = SplitMix64(seed: randomSeed)
-        session = ClientSession(hello: hello, selector: selector, trustedKeys: trustedKeys)
+        session = ClientSession(
+            hello: hello, selector: selector, trustedKeys: trustedKeys, peersWelcome: configuration.manifestFromPeers)
     }
 
     // MARK: events
@@ -163,6 +181,9 @@ public struct SwarmClient: Sendable {
             seedRetries = 0
             return session.connected().map { translate($0, on: id, now: now) }.flatMap { $0 }
         }
+        if link.forManifest, let named = session.namedID {
+            return [.send(id, .hello(hello)), .send(id, .getManifest(.id(named), peersWelcome: false))]
+        }
         return greet(id)
     }
 
@@ -175,26 +196,43 @@ public struct SwarmClient: Sendable {
             return []
         }
         if let a = link.address { failedAt[a] = now }
-        return []
+        return link.forManifest ? nextManifestSource(now: now) : []
     }
 
     /// A peer connected to this node.
     public mutating func accepted(_ id: ConnectionID, now: UInt64) -> [Action] {
         guard picker != nil, !isFailed else { return [.close(id, reason: "not serving yet")] }
-        var actions: [Action] = []
-        if links.count >= configuration.maxConnections + 1 {
-            // Full. In a small swarm a node that joins late finds every node it dials full and
-            // stays with few links, so its share of its peers' uplinks is small and it finishes
-            // last (emulated N = 16: 6-7 links, 1 s after the others). Room is made by dropping
-            // one of the links this node opened (it keeps at least half its quota): a link moves
-            // from a node that has its share towards one that may not. In a larger swarm the
-            // newcomer has free nodes to dial, and the churn cost more than it gave (simulated
-            // N = 200: 1.19 -> 1.24 x T_min).
-            guard let victim = roomForNewcomer() else { return [.close(id, reason: "too many connections")] }
-            actions += drop(victim, reason: "making room for a newcomer", now: now)
+        let probation = links.values.filter(\.onProbation).count
+        if links.count - probation >= configuration.maxConnections + 1 {
+            // Full. The newcomer may want only the manifest (the seed named this node to it), or
+            // be a peer: it stays on probation (HELLO only) until its first request says which.
+            guard probation < configuration.maxProbation else { return [.close(id, reason: "too many connections")] }
+            links[id] = Link(isSeed: false, outgoing: false, connected: true, waitingSince: now, onProbation: true)
+            return [.send(id, .hello(hello))]
         }
         links[id] = Link(isSeed: false, outgoing: false, connected: true, waitingSince: now)
-        return actions + greet(id)
+        return greet(id)
+    }
+
+    /// A newcomer on probation sent its BITFIELD: it is a peer. In a small swarm a node that
+    /// joins late finds every node it dials full and stays with few links, so its share of its
+    /// peers' uplinks is small and it finishes last (emulated N = 16: 6-7 links, 1 s after the
+    /// others). Room is made by dropping one of the links this node opened (it keeps at least
+    /// half its quota): a link moves from a node that has its share towards one that may not. In
+    /// a larger swarm the newcomer has free nodes to dial, and the churn cost more than it gave
+    /// (simulated N = 200: 1.19 -> 1.24 x T_min). False: no room, it is closed.
+    private mutating func admit(_ id: ConnectionID, now: UInt64) -> (Bool, [Action]) {
+        let probation = links.values.filter(\.onProbation).count
+        var actions: [Action] = []
+        if links.count - probation >= configuration.maxConnections + 1 {
+            guard let victim = roomForNewcomer() else {
+                return (false, drop(id, reason: "too many connections", now: now))
+            }
+            actions += drop(victim, reason: "making room for a newcomer", now: now)
+        }
+        links[id]?.onProbation = false
+        if let picker, let manifestID { actions.append(.send(id, .bitfield(manifest: manifestID, picker.have))) }
+        return (true, actions)
     }
 
     /// The link this node opened that it gives up for a newcomer: the one with the fewest bytes
@@ -209,6 +247,7 @@ public struct SwarmClient: Sendable {
     /// The connection ended (either side, any reason).
     public mutating func closed(_ id: ConnectionID, now: UInt64) -> [Action] {
         guard let link = links.removeValue(forKey: id) else { return [] }
+        if link.forManifest { return nextManifestSource(now: now) }
         release(link)
         if let bits = link.bits, !link.isSeed { picker?.peerLeft(bits) }
         // A peer that hung up (full, or gone) is not dialled again at once.
@@ -233,6 +272,7 @@ public struct SwarmClient: Sendable {
         if link.isSeed && session.state != .transferring {
             return session.received(message).flatMap { translate($0, on: id, now: now) }
         }
+        if link.forManifest { return manifestLinkMessage(id, message, now: now) }
         switch message {
         case .chunk(let chunk, let data):
             guard let index = picker?.table.index(of: chunk) else {
@@ -304,7 +344,7 @@ public struct SwarmClient: Sendable {
             // that came in between, and the peer never asked this node for it.
             for other in links.keys.sorted() {
                 let l = links[other]!
-                if l.connected && (!l.isSeed || l.bits != nil) {
+                if l.connected && !l.onProbation && (!l.isSeed || l.bits != nil) {
                     actions.append(.send(other, .have([UInt32(index)])))
                 }
             }
@@ -327,7 +367,14 @@ public struct SwarmClient: Sendable {
                 return fail(
                     "the seed at \(seedAddress) did not answer for \(configuration.handshakeMilliseconds / 1000) s")
             }
-            return []
+            let slow = links.filter {
+                $0.value.forManifest && now - $0.value.waitingSince > configuration.manifestPeerMilliseconds
+            }
+            return slow.keys.sorted().flatMap { drop($0, reason: "no manifest in time", now: now) }
+        }
+        for id in links.keys.sorted()
+        where links[id]!.onProbation && now - links[id]!.waitingSince > configuration.probationMilliseconds {
+            actions += drop(id, reason: "too many connections", now: now)
         }
         // A link with open requests that delivers nothing gives them back; twice in a row: closed.
         for id in links.keys.sorted() {
@@ -427,7 +474,17 @@ public struct SwarmClient: Sendable {
             }
             manifest = m
             manifestID = mid
-            return [.verified(m, mid)]
+            manifestFile = session.file
+            // A manifest link still open (the seed answered meanwhile) has done its job.
+            let spare = links.filter { $0.value.forManifest }.keys.sorted()
+            for c in spare { links[c] = nil }
+            return spare.map { .close($0, reason: "manifest arrived") } + [.verified(m, mid)]
+        case .manifestAt(_, let peers):
+            lastProgress = now
+            manifestSources = peers.filter {
+                $0.nodeID != hello.nodeID && !banned.contains($0.nodeID) && !bannedAddresses.contains($0.address)
+            }
+            return nextManifestSource(now: now)
         case .chunk(let chunk, let data):
             guard let index = picker?.table.index(of: chunk) else { return [] }
             return chunkArrived(id, index: index, data: data, intact: picker!.table.verify(index, data), now: now)
@@ -482,6 +539,39 @@ public struct SwarmClient: Sendable {
         }
     }
 
+    // MARK: the manifest from peers
+
+    /// Dials the next member the seed named for the manifest; when none is left, asks the seed.
+    private mutating func nextManifestSource(now: UInt64) -> [Action] {
+        guard manifest == nil, !isFailed else { return [] }
+        while !manifestSources.isEmpty {
+            let entry = manifestSources.removeFirst()
+            if links.values.contains(where: { $0.address == entry.address }) { continue }
+            let id = newConnectionID()
+            links[id] = Link(
+                isSeed: false, outgoing: true, address: entry.address, nodeID: nil, waitingSince: now, forManifest: true
+            )
+            return [.connect(id, entry.address)]
+        }
+        guard let s = seedLink else { return [] }
+        return session.askSeedByID().flatMap { translate($0, on: s, now: now) }
+    }
+
+    private mutating func manifestLinkMessage(_ id: ConnectionID, _ message: Message, now: UInt64) -> [Action] {
+        switch message {
+        case .manifest(let file):
+            guard manifest == nil, let s = seedLink, let verified = session.fromPeer(file) else {
+                return drop(id, reason: "manifest refused", now: now)
+            }
+            manifestFromPeer = true
+            return translate(verified, on: s, now: now)
+        case .hello, .bitfield, .have, .ping, .pong:
+            return []  // a link for the manifest only: the rest is for regular peers
+        default:
+            return drop(id, reason: "no manifest", now: now)
+        }
+    }
+
     // MARK: peer links
 
     private mutating func greet(_ id: ConnectionID) -> [Action] {
@@ -492,6 +582,12 @@ public struct SwarmClient: Sendable {
 
     private mutating func peerMessage(_ id: ConnectionID, _ message: Message, now: UInt64) -> [Action] {
         guard var link = links[id], var picker else { return [] }
+        if link.onProbation {
+            switch message {
+            case .hello, .getManifest, .bitfield: break
+            default: return drop(id, reason: "too many connections", now: now)
+            }
+        }
         switch message {
         case .hello(let theirs):
             guard link.nodeID == nil, theirs.version == Hello.currentVersion else {
@@ -499,6 +595,11 @@ public struct SwarmClient: Sendable {
             }
             guard theirs.nodeID != hello.nodeID, !banned.contains(theirs.nodeID) else {
                 return drop(id, reason: "self or banned", now: now)
+            }
+            if link.onProbation {
+                link.nodeID = theirs.nodeID
+                links[id] = link
+                return []
             }
             // Two links to one node (both dialled at once): keep the one the smaller id opened.
             if let (other, _) = links.first(where: { $0.key != id && $0.value.nodeID == theirs.nodeID }) {
@@ -518,11 +619,19 @@ public struct SwarmClient: Sendable {
             guard link.nodeID != nil, link.bits == nil, mid == manifestID, bits.count == picker.table.count else {
                 return drop(id, reason: "BITFIELD for another manifest or out of order", now: now)
             }
+            var admitted: [Action] = []
+            if link.onProbation {
+                let (ok, actions) = admit(id, now: now)
+                guard ok, let l = links[id] else { return actions }
+                admitted = actions
+                link = l
+                picker = self.picker!
+            }
             link.bits = bits
             links[id] = link
             picker.peerHolds(bits)
             self.picker = picker
-            return fill(id, now: now)
+            return admitted + fill(id, now: now)
         case .have(let indices):
             guard var bits = link.bits else { return drop(id, reason: "HAVE before BITFIELD", now: now) }
             for i in indices {
@@ -536,6 +645,12 @@ public struct SwarmClient: Sendable {
         case .request(let ids):
             guard link.bits != nil else { return drop(id, reason: "REQUEST before BITFIELD", now: now) }
             return serve(id, ids)
+        case .getManifest(let selector, _):
+            // A newcomer the seed sent here: this node verified the manifest and keeps its bytes.
+            guard let manifestFile, let manifestID, selector == .id(manifestID) else {
+                return [.send(id, .error(.notFound, "no such manifest"))]
+            }
+            return [.send(id, .manifest(manifestFile))]
         case .missing(let chunk):
             // The peer no longer serves it (its cache was cleared): ask elsewhere.
             guard let index = picker.table.index(of: chunk), link.asked.removeValue(forKey: index) != nil else {
@@ -661,6 +776,7 @@ public struct SwarmClient: Sendable {
 
     private mutating func drop(_ id: ConnectionID, reason: String, now: UInt64) -> [Action] {
         guard let link = links.removeValue(forKey: id) else { return [] }
+        if link.forManifest { return [.close(id, reason: reason)] + nextManifestSource(now: now) }
         release(link)
         if let bits = link.bits, !link.isSeed { picker?.peerLeft(bits) }
         if link.isSeed { seedLink = nil; seedDownSince = now }

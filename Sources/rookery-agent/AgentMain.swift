@@ -208,6 +208,11 @@ enum AgentArguments {
                 } else {
                     swarm.seedBudgetBytes = kib << 10
                 }
+            case "--max-connections", "--max-outgoing":
+                guard let v = value(), let n = Int(v), (1...64).contains(n) else {
+                    return .failure(.init("\(arg) wants a count in 1…64"))
+                }
+                if arg == "--max-connections" { swarm.maxConnections = n } else { swarm.maxOutgoing = n }
             case "--verify-inline":
                 hashesOnLoop = true
             case "--root":

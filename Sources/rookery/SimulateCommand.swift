@@ -29,6 +29,8 @@ struct SimulateCommand: ParsableCommand {
     var maxConnections = SwarmClient.Configuration().maxConnections
     @Option(help: "KiB the seed has on their way at once while peers exist.")
     var seedInFlightKib: UInt64 = SeedScheduler.defaultMaxBytesInFlight / 1024
+    @Flag(help: "Every client takes its manifest from the seed (no MANIFEST_PEERS).")
+    var manifestsFromSeedOnly = false
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
@@ -48,6 +50,7 @@ struct SimulateCommand: ParsableCommand {
         p.swarm.seedBudgetBytes = seedBudgetKib * 1024
         p.seedBytesInFlight = max(seedInFlightKib, 1) * 1024
         p.swarm.maxOutgoing = max(1, maxOutgoing)
+        p.swarm.manifestFromPeers = !manifestsFromSeedOnly
         p.swarm.maxConnections = max(p.swarm.maxOutgoing, maxConnections)
         let started = Date()
         var simulator = try Simulator(p)
@@ -61,7 +64,8 @@ struct SimulateCommand: ParsableCommand {
                 "slowest_over_t_min": r.slowestOverTMin, "seed_over_closure": r.seedOverClosure,
                 "fastest_s": done.first ?? -1, "median_s": median, "unfinished": r.unfinished, "events": r.events,
                 "wall_s": wall, "stalls": r.stalls, "duplicate_chunks": r.duplicateChunks, "seed_done_s": r.seedDone,
-                "seed_idle_s": r.seedIdle, "completions_s": done,
+                "seed_idle_s": r.seedIdle, "seed_manifest_bytes": r.seedManifestBytes,
+                "seed_manifests": r.seedManifests, "manifest_referrals": r.manifestReferrals, "completions_s": done,
             ]
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -70,10 +74,13 @@ struct SimulateCommand: ParsableCommand {
                 String(
                     format:
                         "simulate  N=%d  closure %.0f MiB in %d chunks  T_min %.2f s  slowest %.2f s = %.3f × T_min  "
-                        + "seed bytes ÷ closure %.3f  seed done %.2f s (idle %.2f s)  spread: fastest %.2f s, median %.2f s  "
+                        + "seed bytes ÷ closure %.3f (+ %d manifests %.3f; %d sent to peers)  seed done %.2f s (idle %.2f s)  "
+                        + "spread: fastest %.2f s, median %.2f s  "
                         + "unfinished %d  stalls %d  duplicates %d  (%d events, %.1f s wall)",
                     p.clients, Double(r.closureBytes) / 1_048_576, simulator.chunkCount, r.tMin, r.slowest,
-                    r.slowestOverTMin, r.seedOverClosure, r.seedDone, r.seedIdle, done.first ?? .nan, median,
+                    r.slowestOverTMin, r.seedOverClosure, r.seedManifests,
+                    Double(r.seedManifestBytes) / Double(r.closureBytes), r.manifestReferrals, r.seedDone,
+                    r.seedIdle, done.first ?? .nan, median,
                     r.unfinished, r.stalls,
                     r.duplicateChunks, r.events, wall))
         }

@@ -29,6 +29,7 @@ import Testing
         var seedBytes: UInt64 = 0
         var peerBytes: UInt64 = 0
         var closureBytes: UInt64 = 0
+        var manifestsFromPeers: UInt64 = 0
         for (root, agent) in agents {
             let status = try agent.waitForExit(seconds: 120)
             try #require(status == 0, "\(agent.text)")
@@ -36,17 +37,23 @@ import Testing
             let fetched = try #require(report["bytes"], "\(agent.text)")
             seedBytes += report["seed_bytes"] ?? 0
             peerBytes += report["peer_bytes"] ?? 0
+            manifestsFromPeers += report["manifest_from_peer"] ?? 0
             closureBytes = max(closureBytes, fetched)
             try Self.checkWithNix(f, root: root)
             #expect(
                 f.storeEntries(root)
                     == f.storeEntries(f.scratch.store).filter { f.closure.paths.contains("/nix/store/" + $0) })
         }
-        print("swarm of 8: closure \(closureBytes) B, from seed \(seedBytes) B, from peers \(peerBytes) B")
+        print(
+            "swarm of 8: closure \(closureBytes) B, from seed \(seedBytes) B, from peers \(peerBytes) B;"
+                + " \(manifestsFromPeers) manifests from peers")
         // Eight closures were delivered; the seed sent at most two of them.
         #expect(seedBytes + peerBytes >= 8 * closureBytes)
         #expect(seedBytes <= 2 * closureBytes, "seed \(seedBytes) bytes, peers \(peerBytes), closure \(closureBytes)")
         #expect(peerBytes > 5 * closureBytes)
+        // Started together: the seed sends two manifests and names their holders to the others
+        // (each waits at most 250 ms for one to join; on loopback one joins within milliseconds).
+        #expect(manifestsFromPeers >= 1)
     }
 
     /// Waits for every agent; each must succeed and leave a root Nix accepts. Their reports.

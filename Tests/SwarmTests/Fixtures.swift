@@ -48,9 +48,13 @@ enum Fixtures {
             ("hello", .hello(Hello(role: .agent, nodeID: nodeID, listenPort: 7020))),
             (
                 "get-manifest-toplevel",
-                .getManifest(.toplevel(try StorePath("bbp2hphvk98rkk9ywlqpp587rjdcgnc2-system")))
+                .getManifest(.toplevel(try StorePath("bbp2hphvk98rkk9ywlqpp587rjdcgnc2-system")), peersWelcome: false)
             ),
-            ("get-manifest-id", .getManifest(.id(Blake2b256.hash(Array("id".utf8))))),
+            (
+                "get-manifest-toplevel-peers-welcome",
+                .getManifest(.toplevel(try StorePath("bbp2hphvk98rkk9ywlqpp587rjdcgnc2-system")), peersWelcome: true)
+            ),
+            ("get-manifest-id", .getManifest(.id(Blake2b256.hash(Array("id".utf8))), peersWelcome: false)),
             ("manifest", .manifest(Array("RKSIGNED-stand-in".utf8))),
             ("request", .request([chunk, ChunkID(of: Array("other".utf8))])),
             ("chunk", .chunk(chunk, chunkData[...])),
@@ -72,6 +76,12 @@ enum Fixtures {
             ("offer", .offer([3, 4, 5])),
             ("offer-empty", .offer([])),
             ("report", .report([nodeID])),
+            (
+                "manifest-peers",
+                .manifestPeers(
+                    Blake2b256.hash(Array("id".utf8)),
+                    [PeerEntry(address: PeerAddress(host: "10.0.0.7", port: 7021)!, nodeID: nodeID, complete: false)])
+            ),
         ]
     }
 }

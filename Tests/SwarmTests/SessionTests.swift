@@ -22,11 +22,17 @@ import Testing
         #expect(s.received(.hello(Self.agentHello), catalog: catalog) == [.send(.hello(Self.seedHello))])
         #expect(s.state == .ready)
         let top = try Fixtures.manifest().toplevels[0]
-        #expect(s.received(.getManifest(.toplevel(top)), catalog: catalog) == [.send(.manifest(signed.encode()))])
-        #expect(s.received(.getManifest(.id(signed.id)), catalog: catalog) == [.send(.manifest(signed.encode()))])
+        #expect(
+            s.received(.getManifest(.toplevel(top), peersWelcome: false), catalog: catalog) == [
+                .manifestAsked(signed.id, peersWelcome: false)
+            ])
+        #expect(
+            s.received(.getManifest(.id(signed.id), peersWelcome: true), catalog: catalog) == [
+                .manifestAsked(signed.id, peersWelcome: true)
+            ])
         let unknown = try StorePath("zzp2hphvk98rkk9ywlqpp587rjdcgnc2-other")
         #expect(
-            s.received(.getManifest(.toplevel(unknown)), catalog: catalog) == [
+            s.received(.getManifest(.toplevel(unknown), peersWelcome: false), catalog: catalog) == [
                 .send(.error(.notFound, "no such manifest"))
             ])
         let ids = try Fixtures.manifest().paths[0].chunks
@@ -70,7 +76,10 @@ import Testing
         let key = try Fixtures.key()
         var c = try Self.session(keys: [key.publicKey])
         let top = try Fixtures.manifest().toplevels[0]
-        #expect(c.connected() == [.send(.hello(ServerSessionTests.agentHello)), .send(.getManifest(.toplevel(top)))])
+        #expect(
+            c.connected() == [
+                .send(.hello(ServerSessionTests.agentHello)), .send(.getManifest(.toplevel(top), peersWelcome: false)),
+            ])
         #expect(c.received(.hello(ServerSessionTests.seedHello)) == [])
         #expect(c.state == .awaitingManifest)
         // A chunk before the manifest is a violation.

@@ -53,6 +53,8 @@ import Testing
     /// In a small swarm a full node takes a newcomer and drops one of the links it opened; in a
     /// larger one (as many known peers as links opened and kept) it turns the newcomer away.
     @Test func aFullNodeMakesRoomForANewcomerOnlyInASmallSwarm() throws {
+        let manifestID = SignedManifest.sign(try Fixtures.manifest(), with: [try Fixtures.key()]).id
+        let table = ChunkTable(manifest: try Fixtures.manifest())
         var (c, _, _, seed) = try Self.clientWithPeer {
             $0.maxOutgoing = 2
             $0.maxConnections = 3
@@ -69,13 +71,17 @@ import Testing
         try #require(dialled.count == 2)
         for id in dialled { _ = c.connected(id, now: 2) }
         #expect(c.peerLinkCount == 0)  // none sent its BITFIELD yet; the cap counts every link
-        let newcomer = c.newConnectionID()
-        let taken = c.accepted(newcomer, now: 3)
+        // Full: a newcomer is on probation (HELLO only) until it shows it is a peer (BITFIELD).
+        let newcomer = Self.newcomer(&c, node: 30, now: 3)
+        let taken = c.received(newcomer, .bitfield(manifest: manifestID, Bitfield(count: table.count)), now: 3)
         #expect(taken.contains(.close(dialled[1], reason: "making room for a newcomer")))
-        #expect(taken.contains { if case .send(newcomer, .hello) = $0 { true } else { false } })
+        #expect(taken.contains { if case .send(newcomer, .bitfield) = $0 { true } else { false } })
         // One opened link is left, half the quota: the next newcomer is turned away.
-        let second = c.newConnectionID()
-        #expect(c.accepted(second, now: 4) == [.close(second, reason: "too many connections")])
+        let second = Self.newcomer(&c, node: 31, now: 4)
+        #expect(
+            c.received(second, .bitfield(manifest: manifestID, Bitfield(count: table.count)), now: 4) == [
+                .close(second, reason: "too many connections")
+            ])
         // A larger swarm: no room is made even with links to give.
         var (large, _, _, largeSeed) = try Self.clientWithPeer {
             $0.maxOutgoing = 2
@@ -83,8 +89,50 @@ import Testing
         }
         let opened = Self.dialled(large.received(largeSeed, peers(5), now: 1))
         for id in opened { _ = large.connected(id, now: 2) }
-        let third = large.newConnectionID()
-        #expect(large.accepted(third, now: 3) == [.close(third, reason: "too many connections")])
+        let third = Self.newcomer(&large, node: 32, now: 3)
+        #expect(
+            large.received(third, .bitfield(manifest: manifestID, Bitfield(count: table.count)), now: 3) == [
+                .close(third, reason: "too many connections")
+            ])
+    }
+
+    /// A connection accepted while full: on probation, greeted with HELLO only.
+    static func newcomer(_ c: inout SwarmClient, node: UInt8, now: UInt64) -> Int {
+        let id = c.newConnectionID()
+        #expect(
+            c.accepted(id, now: now) == [
+                .send(id, .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 2, count: 16), listenPort: 0)))
+            ])
+        _ = c.received(
+            id, .hello(Hello(role: .agent, nodeID: [UInt8](repeating: node, count: 16), listenPort: 7021)), now: now)
+        return id
+    }
+
+    /// A full node serves the manifest to a newcomer on probation (the seed named it), and
+    /// closes one that asks for anything else or stays too long.
+    @Test func aFullNodeServesTheManifestOnProbation() throws {
+        var (c, peer, manifest, _) = try Self.clientWithPeer {
+            $0.maxOutgoing = 1
+            $0.maxConnections = 1
+        }
+        let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
+        let asker = Self.newcomer(&c, node: 40, now: 1)
+        #expect(
+            c.received(asker, .getManifest(.id(signed.id), peersWelcome: false), now: 2) == [
+                .send(asker, .manifest(signed.encode()))
+            ])
+        // Probation links hear no HAVE (they got no BITFIELD).
+        let table = ChunkTable(manifest: manifest)
+        let stored = c.chunkArrived(peer, index: 0, data: [1][...], intact: true, now: 3)
+        #expect(stored.contains(.store(0, table.ids[0], [1][...])))
+        #expect(!stored.contains { if case .send(asker, _) = $0 { true } else { false } })
+        let requester = Self.newcomer(&c, node: 41, now: 3)
+        #expect(
+            c.received(requester, .request([table.ids[0]]), now: 4) == [
+                .close(requester, reason: "too many connections")
+            ])
+        #expect(!c.tick(now: 5001).contains(.close(asker, reason: "too many connections")))
+        #expect(c.tick(now: 5002).contains(.close(asker, reason: "too many connections")))
     }
 
     /// A chunk whose bytes are in but not yet hashed frees the link's budget: the next request

@@ -178,26 +178,28 @@ import Testing
             core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
             _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
         }
-        #expect(core.received(1, .getManifest(.id(signed.id)), now: 0).first == .send(1, .manifest(signed.encode())))
+        #expect(
+            core.received(1, .getManifest(.id(signed.id), peersWelcome: false), now: 0).first
+                == .send(1, .manifest(signed.encode())))
         _ = core.received(1, .bitfield(manifest: signed.id, Bitfield(count: 3)), now: 10)
         // Member 2's manifest is on its way: member 1's request for chunks waits…
-        _ = core.received(2, .getManifest(.id(signed.id)), now: 20)
+        _ = core.received(2, .getManifest(.id(signed.id), peersWelcome: false), now: 20)
         #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 30).isEmpty)
         #expect(core.tick(now: 250).isEmpty)
         // …until member 2 joins (its manifest arrived).
         let joined = core.received(2, .bitfield(manifest: signed.id, Bitfield(count: 3)), now: 300)
         #expect(joined.first == .send(1, .offer([0, 1, 2])))
         // Member 3 takes its manifest and never joins: member 2 waits at most 500 ms for it.
-        _ = core.received(3, .getManifest(.id(signed.id)), now: 1000)
+        _ = core.received(3, .getManifest(.id(signed.id), peersWelcome: false), now: 1000)
         #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1000).isEmpty)
         #expect(core.tick(now: 1499).isEmpty)
         #expect(core.tick(now: 1500).first == .send(2, .offer([])))  // all on their way to member 1
         // The hold is spent while member 3 still counts: member 4's manifest does not hold again.
-        _ = core.received(4, .getManifest(.id(signed.id)), now: 1600)
+        _ = core.received(4, .getManifest(.id(signed.id), peersWelcome: false), now: 1600)
         #expect(!core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1600).isEmpty)
         // 2 s after their manifests members 3 and 4 are forgotten: member 5's manifest holds anew.
         _ = core.tick(now: 3600)
-        _ = core.received(5, .getManifest(.id(signed.id)), now: 3700)
+        _ = core.received(5, .getManifest(.id(signed.id), peersWelcome: false), now: 3700)
         #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 3700).isEmpty)
     }
 
