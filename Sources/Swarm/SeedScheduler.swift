@@ -40,6 +40,9 @@ public struct SeedScheduler: Sendable {
         self.maxBytesInFlight = maxBytesInFlight
     }
 
+    /// Chunks offered to `connection` and not yet confirmed.
+    public func offered(to connection: Int) -> Int { outstanding[connection]?.chunks.count ?? 0 }
+
     /// No more offers while peers exist, until confirmations make room.
     public var isFull: Bool { bytesInFlight >= maxBytesInFlight }
 

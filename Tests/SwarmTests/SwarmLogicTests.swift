@@ -167,6 +167,29 @@ import Testing
         #expect(core.closed(2).first == .send(1, .offer([2, 1])))
     }
 
+    /// At the cap, the member that holds the fewest chunks is answered first, not the oldest.
+    @Test func seedAnswersTheMemberFurthestBehindFirst() throws {
+        let manifest = try Fixtures.manifest()  // 3 chunks
+        let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
+        var catalog = ManifestCatalog()
+        try catalog.add(signed)
+        var core = SeedCore(
+            catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1,
+            maxBytesInFlight: 1)
+        var holdsTwo = Bitfield(count: 3)
+        _ = holdsTwo.insert(2)
+        for (c, bits) in [(1, Bitfield(count: 3)), (2, holdsTwo), (3, Bitfield(count: 3))] {
+            core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
+            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
+            _ = core.received(c, .bitfield(manifest: signed.id, bits), now: 0)
+        }
+        #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 0).first == .send(1, .offer([0])))
+        #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1).isEmpty)
+        #expect(core.received(3, .requestAny(count: 8, bytes: 1 << 20), now: 2).isEmpty)
+        // Room again: member 3 (holding nothing) before member 2 (holding one), though it asked later.
+        #expect(core.received(1, .have([0]), now: 3).first == .send(3, .offer([1])))
+    }
+
     @Test func seedSendsManifestsBeforeChunks() throws {
         let manifest = try Fixtures.manifest()
         let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
