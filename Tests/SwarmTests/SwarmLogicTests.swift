@@ -142,19 +142,26 @@ import Testing
                 == 6)
     }
 
-    @Test func seedAnswersAHeldBackRequestAnyWhenAHaveMakesRoom() throws {
-        let manifest = try Fixtures.manifest()  // 3 chunks: 64 KiB, 4464 B, 120 B
-        let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
+    /// A seed of the fixture manifest (3 chunks: 64 KiB, 4464 B, 120 B) whose in-flight cap (1
+    /// byte) allows one chunk on its way, and members 1… joined holding `holdings`.
+    static func cappedSeed(_ holdings: [Bitfield]) throws -> (SeedCore, SignedManifest) {
+        let signed = SignedManifest.sign(try Fixtures.manifest(), with: [try Fixtures.key()])
         var catalog = ManifestCatalog()
         try catalog.add(signed)
         var core = SeedCore(
             catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1,
             maxBytesInFlight: 1)
-        for c in 1...2 {
+        for (i, bits) in holdings.enumerated() {
+            let c = i + 1
             core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
             _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
-            _ = core.received(c, .bitfield(manifest: signed.id, Bitfield(count: 3)), now: 0)
+            _ = core.received(c, .bitfield(manifest: signed.id, bits), now: 0)
         }
+        return (core, signed)
+    }
+
+    @Test func seedAnswersAHeldBackRequestAnyWhenAHaveMakesRoom() throws {
+        var (core, _) = try Self.cappedSeed([Bitfield(count: 3), Bitfield(count: 3)])
         // The cap (1 byte) allows one chunk on its way: member 1 gets it, member 2 waits.
         let first = core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 0)
         #expect(first.first == .send(1, .offer([0])))
@@ -169,20 +176,9 @@ import Testing
 
     /// At the cap, the member that holds the fewest chunks is answered first, not the oldest.
     @Test func seedAnswersTheMemberFurthestBehindFirst() throws {
-        let manifest = try Fixtures.manifest()  // 3 chunks
-        let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
-        var catalog = ManifestCatalog()
-        try catalog.add(signed)
-        var core = SeedCore(
-            catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1,
-            maxBytesInFlight: 1)
         var holdsTwo = Bitfield(count: 3)
         _ = holdsTwo.insert(2)
-        for (c, bits) in [(1, Bitfield(count: 3)), (2, holdsTwo), (3, Bitfield(count: 3))] {
-            core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
-            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
-            _ = core.received(c, .bitfield(manifest: signed.id, bits), now: 0)
-        }
+        var (core, _) = try Self.cappedSeed([Bitfield(count: 3), holdsTwo, Bitfield(count: 3)])
         #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 0).first == .send(1, .offer([0])))
         #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1).isEmpty)
         #expect(core.received(3, .requestAny(count: 8, bytes: 1 << 20), now: 2).isEmpty)
