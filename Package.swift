@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(
             name: "FacesTests", dependencies: ["HTTP", "Faces", "Services", "NixFormats", "Swarm", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Runtime", "Store", "Swarm", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",
             dependencies: ["Store", "NixFormats", "Sodium", "Swarm", "TestSupport", "rookery", "rookery-agent"]),

@@ -1,5 +1,5 @@
-// CPU-bound work off the loop thread: libuv's thread pool (uv_queue_work, 4 threads unless
-// UV_THREADPOOL_SIZE says otherwise) runs `work`, and `done` gets its result back on the loop
+// CPU-bound work off the loop thread: libuv's thread pool (uv_queue_work; as many threads as
+// UV_THREADPOOL_SIZE says, see PoolSize.swift) runs `work`, and `done` gets its result back on the loop
 // thread. The agent hashes received chunks there, so BLAKE2b overlaps with reading the socket
 // and writing the disk instead of stalling both.
 import CLibUV

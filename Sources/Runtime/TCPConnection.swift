@@ -1,6 +1,7 @@
 // A TCP stream on the loop: connect or accept, read into a reusable buffer, write with a
 // bounded queue. Alive (retained by its handle) from init until its close callback.
 import CLibUV
+import Glibc
 
 public final class TCPConnection {
     let handle: UnsafeMutablePointer<uv_tcp_t>
@@ -107,18 +108,58 @@ public final class TCPConnection {
             let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
             let me = owner(req!.pointee.handle, as: TCPConnection.self)
             me.queuedBytes -= request.storage.count
-            if status < 0 { return me.abort(RuntimeError(code: status, call: "write")) }
+            if status < 0 { return me.fail(RuntimeError(code: status, call: "write")) }
             if me.queuedBytes == 0 { me.onDrained?() }
         }
         if rc < 0 {
             Unmanaged<WriteRequest>.fromOpaque(request.request.pointee.data).release()
             queuedBytes -= count
-            abort(RuntimeError(code: rc, call: "uv_write"))
+            fail(RuntimeError(code: rc, call: "uv_write"))
+        }
+    }
+
+    /// Writes what the socket takes now, queueing nothing; returns the bytes taken (0 when the
+    /// socket is full). Only while nothing is queued, or these bytes would overtake the queue. A
+    /// failure closes the connection and tells the reader, as a failed write does.
+    public func tryWrite(_ bytes: UnsafeRawBufferPointer) -> Int {
+        precondition(queuedBytes == 0, "tryWrite with writes queued")
+        guard !isClosed, !bytes.isEmpty else { return 0 }
+        var buf = uv_buf_init(
+            UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
+        let rc = uv_try_write(stream, &buf, 1)
+        if rc == UV_EAGAIN.rawValue { return 0 }
+        if rc < 0 {
+            fail(RuntimeError(code: rc, call: "uv_try_write"))
+            return 0
+        }
+        return Int(rc)
+    }
+
+    /// Sends up to `count` bytes of the open file `fd` from `offset` on, straight from the page
+    /// cache (sendfile(2): no copy in this process); returns the bytes taken, 0 when the socket
+    /// is full or the file ends. Same rules as `tryWrite`.
+    public func trySendFile(_ fd: Int32, offset: UInt64, count: Int) -> Int {
+        precondition(queuedBytes == 0, "trySendFile with writes queued")
+        guard !isClosed, count > 0 else { return 0 }
+        var socket = uv_os_fd_t()
+        let rc = uv_fileno(UnsafeRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &socket)
+        if rc < 0 {
+            fail(RuntimeError(code: rc, call: "uv_fileno"))
+            return 0
+        }
+        var position = off_t(offset)
+        while true {
+            let n = sendfile(socket, fd, &position, count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            if errno == EAGAIN { return 0 }
+            fail(RuntimeError(code: -errno, call: "sendfile"))
+            return 0
         }
     }
 
     /// Closes after a failed write and tells the reader, as a failed read would.
-    private func abort(_ error: RuntimeError) {
+    public func fail(_ error: RuntimeError) {
         guard !isClosed else { return }
         let end = onEnd
         close()

@@ -189,11 +189,11 @@ public final class FetchEngine {
     private func makeLink(_ connection: TCPConnection, id: Int) -> Link {
         let corrupts = configuration.corruptsUploads
         let checks = configuration.servesOnly
-        let sender = ChunkSender(connection: connection, gate: gate, highWater: 1 << 20) { [weak self] chunk in
+        let sender = ChunkSender(connection: connection, gate: gate) { [weak self] chunk in
             guard var bytes = self?.readChunk(chunk) else { return nil }
             if checks && ChunkID(of: bytes) != chunk { return nil }
             if corrupts { bytes[0] ^= 0xFF }
-            return bytes
+            return OutgoingChunk(bytes: bytes)
         }
         let link = Link(connection: connection, sender: sender)
         links[id] = link

@@ -10,8 +10,6 @@ import Swarm
 public final class SeedService {
     public struct Configuration: Sendable {
         public var listen: SocketAddress
-        /// Bytes queued on one socket before the seed stops reading more chunks for it.
-        public var writeHighWater = 1 << 20
         public var handshakeTimeoutMilliseconds: UInt64 = 10_000
         /// A connection that sends nothing for this long, with nothing left to send it, is closed.
         public var idleTimeoutMilliseconds: UInt64 = 30_000
@@ -102,8 +100,8 @@ public final class SeedService {
     private func accept(_ connection: TCPConnection) {
         let id = nextID
         nextID += 1
-        let sender = ChunkSender(connection: connection, gate: gate, highWater: configuration.writeHighWater) {
-            [weak self] id in (try? self?.chunks.read(id)) ?? nil
+        let sender = ChunkSender(connection: connection, gate: gate) {
+            [weak self] id in (try? self?.chunks.outgoing(id)) ?? nil
         }
         let handler = ServedConnection(service: self, id: id, connection: connection, sender: sender)
         connections[id] = handler

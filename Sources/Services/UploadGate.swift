@@ -1,6 +1,8 @@
 // The upload cap of one node (seed or peer): a token bucket shared by all its connections.
 // A sender that must wait parks here; a timer wakes the parked senders when tokens are back.
+import Glibc
 import Runtime
+import Store
 import Swarm
 
 final class UploadGate {
@@ -51,25 +53,26 @@ final class UploadGate {
 }
 
 /// Sends the chunks one connection asked for, as its socket drains: bytes are read only when
-/// there is room (so a slow reader costs no memory), within the node's upload cap.
+/// there is room (so a slow reader costs no memory), within the node's upload cap. Chunks go to
+/// the socket directly (file pieces by sendfile, no copy in this process) while nothing waits in
+/// the connection's write queue; the rest of a chunk the socket did not take waits there, and
+/// the next chunk goes when it has drained. So the socket's own buffer is the only queue.
 final class ChunkSender {
     let connection: TCPConnection
     private let gate: UploadGate
-    private let read: (ChunkID) -> [UInt8]?
-    private let highWater: Int
+    private let read: (ChunkID) -> OutgoingChunk?
     private var pending: [ChunkID] = []
     private var head = 0
-    /// The head chunk's bytes, read but not yet admitted by the gate (not read again).
-    private var held: [UInt8]?
+    /// The head chunk, looked up but not yet admitted by the gate (not looked up again).
+    private var held: OutgoingChunk?
     /// Chunk bytes written to this connection.
     private(set) var bytesSent: UInt64 = 0
     /// Most chunks one connection may have queued; beyond it they are refused (MISSING).
     static let maxPending = 1024
 
-    init(connection: TCPConnection, gate: UploadGate, highWater: Int, read: @escaping (ChunkID) -> [UInt8]?) {
+    init(connection: TCPConnection, gate: UploadGate, read: @escaping (ChunkID) -> OutgoingChunk?) {
         self.connection = connection
         self.gate = gate
-        self.highWater = highWater
         self.read = read
         connection.whenDrained { [weak self] in self?.pump() }
     }
@@ -88,34 +91,81 @@ final class ChunkSender {
     var isIdle: Bool { head == pending.count && connection.queuedBytes == 0 }
 
     func pump() {
-        while head < pending.count && connection.queuedBytes < highWater && !connection.isClosed {
+        while head < pending.count && connection.queuedBytes == 0 && !connection.isClosed {
             let id = pending[head]
-            guard let data = held ?? read(id) else {
+            guard let chunk = held ?? read(id) else {
                 head += 1
                 connection.write(FrameCodec.encode(.missing(id)))
                 continue
             }
-            guard gate.admit(data.count, for: self) else {
-                held = data
+            guard gate.admit(chunk.count, for: self) else {
+                held = chunk
                 return
             }
             held = nil
             head += 1
-            // Header and data straight into libuv's write buffer: one copy, not an encoded frame
-            // copied again.
-            let header = FrameCodec.chunkHeader(id, dataCount: data.count)
-            connection.write(count: header.count + data.count) { buffer in
-                header.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                data.withUnsafeBytes {
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[header.count...]).copyMemory(from: $0)
-                }
+            let header = FrameCodec.chunkHeader(id, dataCount: chunk.count)
+            let frameCount = header.count + chunk.count
+            let sent: Int
+            do { sent = try sendDirect(header, chunk) } catch {
+                connection.write(FrameCodec.encode(.missing(id)))
+                continue
             }
-            bytesSent += UInt64(data.count)
+            guard sent < frameCount else {
+                bytesSent += UInt64(chunk.count)
+                continue
+            }
+            // The socket is full: the rest goes into one write buffer (file reads land there, no
+            // array between), and the next chunk goes once it has drained.
+            do {
+                try connection.write(count: frameCount - sent) { (buffer) throws(StoreError) in
+                    let headerLeft = max(header.count - sent, 0)
+                    header[(header.count - headerLeft)...].withUnsafeBytes { buffer.copyMemory(from: $0) }
+                    try chunk.copy(
+                        (sent + headerLeft - header.count)..<chunk.count,
+                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[headerLeft...]))
+                }
+                bytesSent += UInt64(chunk.count)
+            } catch {
+                // Part of the frame is on the wire already (its file changed since): the stream
+                // cannot go on.
+                guard sent == 0 else { return connection.fail(.io("chunk file read")) }
+                connection.write(FrameCodec.encode(.missing(id)))
+            }
         }
         if head == pending.count {
             pending.removeAll(keepingCapacity: true)
             head = 0
         }
+    }
+
+    /// Sends the frame's bytes the socket takes now; returns how many. Its files are opened
+    /// first, so one that cannot be opened throws before any byte is sent.
+    private func sendDirect(_ header: [UInt8], _ chunk: OutgoingChunk) throws(StoreError) -> Int {
+        var files: [Int32] = []
+        defer { for fd in files { Glibc.close(fd) } }
+        for case .file(let path, _, _) in chunk.pieces { files.append(try FileIO.openForReading(path)) }
+        var sent = header.withUnsafeBytes { connection.tryWrite($0) }
+        guard sent == header.count else { return sent }
+        var nextFile = 0
+        for piece in chunk.pieces {
+            var taken = 0
+            switch piece {
+            case .bytes(let bytes):
+                taken = bytes.withUnsafeBytes { connection.tryWrite($0) }
+            case .file(_, let offset, let count):
+                let fd = files[nextFile]
+                nextFile += 1
+                while taken < count {
+                    let n = connection.trySendFile(fd, offset: offset + UInt64(taken), count: count - taken)
+                    if n == 0 { break }
+                    taken += n
+                }
+            }
+            sent += taken
+            guard taken == piece.count else { return sent }
+        }
+        return sent
     }
 
     func close() {

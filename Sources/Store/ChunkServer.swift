@@ -38,19 +38,27 @@ public final class ChunkServer {
 
     /// The chunk's bytes, or nil if this server does not hold it.
     public func read(_ id: ChunkID) throws(StoreError) -> [UInt8]? {
+        guard let (index, range) = try locate(id) else { return nil }
+        return try index.bytes(range)
+    }
+
+    /// The chunk as pieces of files and framing, nothing read yet (a socket can send file pieces
+    /// straight from the page cache), or nil if this server does not hold it.
+    public func outgoing(_ id: ChunkID) throws(StoreError) -> OutgoingChunk? {
+        guard let (index, range) = try locate(id) else { return nil }
+        return try OutgoingChunk(pieces: index.pieces(range))
+    }
+
+    private func locate(_ id: ChunkID) throws(StoreError) -> (NarIndex, Range<UInt64>)? {
         guard let location = locations[id] else { return nil }
-        let index: NarIndex
-        if let cached = indexes[location.path] {
-            index = cached
-        } else {
-            index = try NarIndex.build(realPath: store.realPath(location.path))
-            while !indexOrder.isEmpty && segmentsKept + index.segments.count > maxSegments {
-                segmentsKept -= indexes.removeValue(forKey: indexOrder.removeFirst())?.segments.count ?? 0
-            }
-            indexes[location.path] = index
-            indexOrder.append(location.path)
-            segmentsKept += index.segments.count
+        if let cached = indexes[location.path] { return (cached, location.range) }
+        let index = try NarIndex.build(realPath: store.realPath(location.path))
+        while !indexOrder.isEmpty && segmentsKept + index.segments.count > maxSegments {
+            segmentsKept -= indexes.removeValue(forKey: indexOrder.removeFirst())?.segments.count ?? 0
         }
-        return try index.bytes(location.range)
+        indexes[location.path] = index
+        indexOrder.append(location.path)
+        segmentsKept += index.segments.count
+        return (index, location.range)
     }
 }

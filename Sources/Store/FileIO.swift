@@ -16,8 +16,7 @@ public enum FileIO {
     public static func read(_ path: String, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
         throws(StoreError)
     {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 { throw .lastSystem("open", path) }
+        let fd = try openForReading(path)
         defer { close(fd) }
         var done = 0
         while done < buffer.count {
@@ -29,6 +28,13 @@ public enum FileIO {
             if n == 0 { throw .fileChanged(path: path) }
             done += n
         }
+    }
+
+    /// Opens a store file for reading (O_NOFOLLOW: store files are never links); the caller closes it.
+    public static func openForReading(_ path: String) throws(StoreError) -> Int32 {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { throw .lastSystem("open", path) }
+        return fd
     }
 
     /// `count` bytes of `path` from `offset` on, read straight into the new array.

@@ -53,7 +53,15 @@ public struct NarIndex: Sendable {
     /// Writes NAR bytes `range` into `buffer` (exactly `range.count` bytes long), reading file
     /// contents from disk straight into it: a socket's write buffer, with no copy between.
     public func read(_ range: Range<UInt64>, into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
-        guard range.upperBound <= narSize, buffer.count == range.count else {
+        guard buffer.count == range.count else {
+            throw .sizeMismatch(path: realPath, expected: UInt64(buffer.count), got: UInt64(range.count))
+        }
+        try OutgoingChunk(pieces: pieces(range)).copy(0..<buffer.count, into: buffer)
+    }
+
+    /// NAR bytes `range` as pieces in order: framing bytes in memory, ranges of files on disk.
+    public func pieces(_ range: Range<UInt64>) throws(StoreError) -> [NarPiece] {
+        guard range.upperBound <= narSize else {
             throw .sizeMismatch(path: realPath, expected: narSize, got: range.upperBound)
         }
         // First segment that ends after range.lowerBound.
@@ -63,29 +71,25 @@ public struct NarIndex: Sendable {
             let mid = (lo + hi) / 2
             if segments[mid].start + segments[mid].length <= range.lowerBound { lo = mid + 1 } else { hi = mid }
         }
+        var out: [NarPiece] = []
         var position = range.lowerBound
         var i = lo
         while position < range.upperBound && i < segments.count {
             let segment = segments[i]
             let from = position - segment.start
             let count = min(segment.length - from, range.upperBound - position)
-            let target = UnsafeMutableRawBufferPointer(
-                rebasing: buffer[Int(position - range.lowerBound)..<Int(position - range.lowerBound + count)])
             switch segment.source {
             case .framing(let bytes):
-                bytes[Int(from)..<Int(from + count)].withUnsafeBytes { target.copyMemory(from: $0) }
+                out.append(.bytes(bytes[Int(from)..<Int(from + count)]))
             case .file(let relative, _):
-                try readFile(relative, offset: from, into: target)
+                out.append(
+                    .file(
+                        path: relative.isEmpty ? realPath : realPath + "/" + relative, offset: from, count: Int(count)))
             }
             position += count
             i += 1
         }
-    }
-
-    private func readFile(_ relative: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-        throws(StoreError)
-    {
-        try FileIO.read(relative.isEmpty ? realPath : realPath + "/" + relative, at: offset, into: buffer)
+        return out
     }
 }
 

@@ -77,6 +77,55 @@ import Testing
         #expect(gotID == id && ChunkID(of: gotData) == id && gotData.count == data.count)
     }
 
+    /// Large chunks are gathered in arrays of their own, small frames in the shared buffer: the
+    /// messages and their order are the same for any split, whether each piece is drained at
+    /// once or several pieces are appended first.
+    @Test func largeChunksKeepTheirPlaceAmongOtherFrames() throws {
+        func chunk(_ n: Int, _ seed: UInt8) -> Message {
+            let data = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
+            return .chunk(ChunkID(of: data), data[...])
+        }
+        let messages: [Message] = [
+            .ping(1), chunk(40_000, 1), chunk(20_000, 2), .have([3]), chunk(100, 3), chunk(16_384, 4),
+            chunk(70_000, 5), .pong(2),
+        ]
+        let stream = messages.flatMap { FrameCodec.encode($0) }
+        for step in [1, 7, 37, 1000, 16_421, 60_000, stream.count] {
+            for drainEvery in [1, 3] {
+                var decoder = FrameDecoder()
+                var got: [Message] = []
+                var offset = 0
+                var pieces = 0
+                while offset < stream.count {
+                    decoder.append(stream[offset..<min(offset + step, stream.count)])
+                    offset += step
+                    pieces += 1
+                    if pieces % drainEvery == 0 || offset >= stream.count {
+                        while let m = try decoder.next() { got.append(m) }
+                    } else {
+                        #expect(
+                            decoder.bufferedBytes == min(offset, stream.count)
+                                - got.reduce(0) { $0 + FrameCodec.encode($1).count })
+                    }
+                }
+                #expect(got == messages, "step \(step), drained every \(drainEvery)")
+                #expect(decoder.bufferedBytes == 0)
+            }
+        }
+    }
+
+    /// A chunk frame over the limit is refused from its header, gathered or not.
+    @Test func oversizeChunkIsNotGathered() {
+        var limits = FrameLimits()
+        limits.maxChunkBytes = 32 * 1024
+        var decoder = FrameDecoder(limits: limits)
+        let data = [UInt8](repeating: 1, count: 40_000)
+        decoder.append(FrameCodec.encode(.chunk(ChunkID(of: data), data[...])).prefix(50_000))
+        #expect(throws: WireError.tooLarge(what: "chunk frame", size: 40_033, limit: 32 * 1024 + 33)) {
+            try decoder.next()
+        }
+    }
+
     /// A sender writes the header and then the data: together they are the encoded frame.
     @Test func chunkHeaderThenDataIsTheEncodedFrame() {
         let data = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
