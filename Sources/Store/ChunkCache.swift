@@ -44,6 +44,8 @@ public final class ChunkCache {
     public let directory: String
     let root: StoreRoot
     let checksNarHash: Bool
+    /// The root's store directory exists (made once, not checked again for each of 1000 paths).
+    private var storeDirectoryMade = false
     /// Paths restoring at once: each holds a file and a directory or two open.
     let maxImports: Int
     private var assemblies: [Assembly] = []
@@ -180,7 +182,10 @@ public final class ChunkCache {
 
     private func feed(_ a: Assembly, _ data: ArraySlice<UInt8>) throws(StoreError) {
         if a.importer == nil {
-            try root.createStoreDirectory()
+            if !storeDirectoryMade {
+                try root.createStoreDirectory()
+                storeDirectoryMade = true
+            }
             a.importer = try NarImport(destination: a.destination, checksNarHash: checksNarHash)
             importing += 1
         }
