@@ -14,8 +14,7 @@ command -v /usr/bin/time >/dev/null || { echo "fetch bench: needs /usr/bin/time 
 
 swift build -c release --product rookery >/dev/null
 swift build -c release --product rookery-bench >/dev/null
-swift build -c release --scratch-path .build-static --static-swift-stdlib -Xswiftc -static-executable \
-  --traits StaticDeps --product rookery-agent -Xlinker -s >/dev/null
+scripts/build-static-agent.sh >/dev/null
 rookery=$PWD/.build/release/rookery
 agent=$PWD/.build-static/release/rookery-agent
 

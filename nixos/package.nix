@@ -1,6 +1,6 @@
 # rookery as a Nix package from binaries built with the Swift toolchain (Swift 6.1+ is not in
-# nixpkgs 24.05): `swift build -c release --product rookery` and the static agent build from the
-# README, then point `src` at a folder with `rookery` and `rookery-agent`. The agent is fully
+# nixpkgs 24.05): `swift build -c release --product rookery` and `scripts/build-static-agent.sh`
+# (see the README), then point `src` at a folder with `rookery` and `rookery-agent`. The agent is fully
 # static; `rookery` needs libuv, libsodium and libhttp-parser at run time.
 { stdenv, lib, autoPatchelfHook, libuv, libsodium, http-parser, src }:
 stdenv.mkDerivation {

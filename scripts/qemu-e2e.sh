@@ -22,8 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 agent=$PWD/.build-static/release/rookery-agent
-swift build -c release --scratch-path .build-static --static-swift-stdlib -Xswiftc -static-executable \
-  --traits StaticDeps --product rookery-agent -Xlinker -s >/dev/null
+scripts/build-static-agent.sh >/dev/null
 swift build --product rookery >/dev/null
 rookery=$PWD/.build/debug/rookery
 

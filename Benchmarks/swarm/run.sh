@@ -62,8 +62,7 @@ for n in $counts $baseline; do [ "$n" -gt "$max_n" ] && max_n=$n; done
 
 echo "building (release; static agent)…" >&2
 swift build -c release --product rookery >/dev/null
-swift build -c release --scratch-path .build-static --static-swift-stdlib -Xswiftc -static-executable \
-  --traits StaticDeps --product rookery-agent -Xlinker -s >/dev/null
+scripts/build-static-agent.sh >/dev/null
 rookery=$PWD/.build/release/rookery
 agent=$PWD/.build-static/release/rookery-agent
 
