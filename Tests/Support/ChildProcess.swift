@@ -5,6 +5,8 @@ public final class RunningProcess: @unchecked Sendable {
     public let process = Process()
     private let output = Pipe()
     private var buffer = Data()
+    /// Reads the output handler has begun and not yet added to `buffer`.
+    private var reading = 0
     private let lock = NSLock()
 
     public init(_ executable: String, _ arguments: [String]) throws {
@@ -13,10 +15,18 @@ public final class RunningProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            guard let self else {
+                _ = handle.availableData
+                return
+            }
+            self.lock.lock()
+            self.reading += 1
+            self.lock.unlock()
             let data = handle.availableData
-            guard let self else { return }
+            if data.isEmpty { handle.readabilityHandler = nil }
             self.lock.lock()
             self.buffer.append(data)
+            self.reading -= 1
             self.lock.unlock()
         }
         try process.run()
@@ -52,6 +62,20 @@ public final class RunningProcess: @unchecked Sendable {
             usleep(10_000)
         }
         process.waitUntilExit()
+        // The output handler runs on its own queue: the child's last line (an agent's summary)
+        // may still be in the pipe or on its way to `buffer` after the exit. The pipe's end of
+        // file cannot tell (children of other tests may hold its write end), so wait until the
+        // pipe holds nothing and no read is under way.
+        let fd = output.fileHandleForReading.fileDescriptor
+        for _ in 0..<500 {
+            var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let hasData = poll(&pending, 1, 0) > 0 && pending.revents & Int16(POLLIN) != 0
+            lock.lock()
+            let busy = reading > 0
+            lock.unlock()
+            if !hasData && !busy { break }
+            usleep(2_000)
+        }
         return process.terminationStatus
     }
 
