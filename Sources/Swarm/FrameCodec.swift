@@ -321,13 +321,17 @@ public struct FrameDecoder: Sendable {
         guard available >= 4 + length else {
             // An incomplete large chunk: what is buffered of it moves out, the rest goes straight
             // to its own array.
-            let pending = buffer.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[consumed...]) }
-            if let (id, count) = largeChunkFrame(pending) {
+            let found: (id: ChunkID, data: [UInt8], count: Int)? = buffer.withUnsafeBytes { raw in
+                let pending = UnsafeRawBufferPointer(rebasing: raw[consumed...])
+                guard let (id, count) = largeChunkFrame(pending) else { return nil }
                 var data: [UInt8] = []
                 data.reserveCapacity(count)
                 data.append(contentsOf: pending[Self.chunkPrefix...])
+                return (id, data, count)
+            }
+            if let found {
                 consumed = buffer.count
-                gathering = (id, data, count)
+                gathering = found
             }
             return nil
         }
