@@ -40,9 +40,11 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
 
         // The only importer of CSodium: hashes, signatures, secret keys.
-        .target(name: "Sodium", dependencies: ["CSodium", "CSHA256"], linkerSettings: sodiumLinking),
+        .target(name: "Sodium", dependencies: ["CSodium", "CSHA256", "CBlake2b"], linkerSettings: sodiumLinking),
         // SHA-256 blocks on the x86 SHA extensions, for Sodium's SHA256 where the CPU has them.
         .target(name: "CSHA256"),
+        // BLAKE2b-256 of 8 (AVX-512) or 4 (AVX2) equal-length messages at once, for chunk ids.
+        .target(name: "CBlake2b"),
         // Pure Nix formats: nix32, hashes, store paths, NAR events, narinfo, keys, registration.
         .target(name: "NixFormats", dependencies: ["Sodium"]),
         // The only importer of CLibUV: loop, TCP, timers, signals.

@@ -14,3 +14,11 @@ extension EventLoop {
         setenv("UV_THREADPOOL_SIZE", "\(min(max(cores - 1, 1), 16))", 1)
     }
 }
+
+extension EventLoop {
+    /// libuv's pool threads: UV_THREADPOOL_SIZE as libuv reads it (default 4, 1…1024).
+    public static var poolThreads: Int {
+        guard let value = getenv("UV_THREADPOOL_SIZE"), let n = Int(String(cString: value)) else { return 4 }
+        return min(max(n, 1), 1024)
+    }
+}

@@ -100,13 +100,10 @@ public final class FetchEngine {
     private var finishedAt: UInt64?
     private var lastServed: UInt64 = 0
     private var startedAt: UInt64 = 0
-    /// Chunk bytes on the thread pool, waiting for their hash.
-    private var hashingBytes = 0
+    /// Received chunks on their way to a verdict (libuv's pool hashes them, several at a time).
+    private var hashing: ChunkHashQueue!
+    /// Chunk bytes waiting for their hash above which links ask for no more until hashes are in.
     static let maxHashingBytes = 4 << 20
-    /// Hashed chunks go to the client in the order they were received, though the pool's
-    /// threads finish them in any order: a path's chunks then reach the chunk cache in the order
-    /// they can be restored, and no early one takes the detour through its cache file.
-    private var hashed = ReorderBuffer<HashVerdict>()
     public private(set) var report = Report()
     public private(set) var outcome: Outcome?
     /// Called once when the outcome is set (the runner closes its signal watcher there).
@@ -139,6 +136,7 @@ public final class FetchEngine {
         cache = ChunkCache(root: configuration.root, checksNarHash: configuration.checksNarHash)
         store = ChunkServer(store: configuration.root)
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
+        hashing = ChunkHashQueue(loop: loop) { [weak self] verdict in self?.deliver(verdict) }
     }
 
     /// Listens, connects to the seed, and runs until `outcome` is set (the caller runs the loop).
@@ -260,39 +258,22 @@ public final class FetchEngine {
                 let index = table.index(of: chunk)
             {
                 // Below the bound on bytes waiting for their hash, the link asks for more at once.
-                if hashingBytes < Self.maxHashingBytes { perform(client!.chunkReceived(id, index: index, now: now)) }
-                verifyInPool(id, index: index, expected: (chunk, Int(table.sizes[index])), bytes: Array(data))
+                if hashing.bytes < Self.maxHashingBytes { perform(client!.chunkReceived(id, index: index, now: now)) }
+                hashing.add(
+                    ChunkHashQueue.Received(
+                        link: id, index: index, expected: chunk, size: Int(table.sizes[index]), bytes: Array(data)))
                 continue
             }
             perform(client!.received(id, message, now: now))
         }
     }
 
-    /// Hashes a received chunk on the thread pool, then hands it to the client with the verdict.
-    /// Its bytes are copied out of the decoder's buffer first, which keeps filling meanwhile.
-    private func verifyInPool(_ id: Int, index: Int, expected: (id: ChunkID, size: Int), bytes: [UInt8]) {
-        let check: @Sendable () -> Bool = { bytes.count == expected.size && ChunkID(of: bytes) == expected.id }
-        let ticket = hashed.take()
-        do {
-            try loop.runInPool(check) { [weak self] intact in
-                guard let self else { return }
-                self.hashingBytes -= bytes.count
-                self.deliver(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: intact))
-            }
-            hashingBytes += bytes.count
-        } catch {
-            deliver(ticket, HashVerdict(link: id, index: index, bytes: bytes, intact: check()))
-        }
-    }
-
-    /// Hands the client every verdict that is next in line once `ticket`'s is in.
-    private func deliver(_ ticket: UInt64, _ verdict: HashVerdict) {
-        for v in hashed.finish(ticket, verdict) {
-            guard outcome == nil, client != nil else { return }
-            perform(
-                client!.chunkArrived(
-                    v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
-        }
+    /// A hashed chunk, in the order received, goes to the client with its verdict.
+    private func deliver(_ v: ChunkHashQueue.Verdict) {
+        guard outcome == nil, client != nil else { return }
+        perform(
+            client!.chunkArrived(
+                v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
     }
 
     // MARK: actions
@@ -442,6 +423,7 @@ public final class FetchEngine {
         if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()
         timer = nil
+        hashing.close()
         listener?.close()
         listener = nil
         gate.close()
@@ -464,12 +446,4 @@ public final class FetchEngine {
         }
         return seen.sorted()
     }
-}
-
-/// A received chunk with the verdict on its hash.
-private struct HashVerdict {
-    let link: Int
-    let index: Int
-    let bytes: [UInt8]
-    let intact: Bool
 }

@@ -73,3 +73,52 @@ import Testing
         #expect(Digest256(bytes: [1, 2, 3]) == nil)
     }
 }
+
+@Suite struct LaneHashTests {
+    /// Every lane width this CPU runs gives libsodium's digests, for lengths around the 128-byte
+    /// block and the final block, groups of every size up to two calls plus the odd one out,
+    /// mixed lengths in one call, and the same message several times.
+    @Test func lanesAgreeWithOneByOne() {
+        var rng = SystemRandomNumberGenerator()
+        let widths = [1, 4, 8].filter { $0 <= Blake2b256.lanes }
+        let lengths = [0, 1, 127, 128, 129, 255, 256, 1000, 131_072 + 17]
+        var messages: [[UInt8]] = []
+        for (n, length) in lengths.enumerated() {
+            for _ in 0..<(n % 4 == 1 ? 17 : n + 1) {
+                var m = [UInt8](repeating: 0, count: length)
+                m.withUnsafeMutableBytes { raw in
+                    for i in stride(from: 0, to: length, by: 8) {
+                        withUnsafeBytes(of: rng.next() as UInt64) { word in
+                            raw.baseAddress!.advanced(by: i).copyMemory(
+                                from: word.baseAddress!, byteCount: min(8, length - i))
+                        }
+                    }
+                }
+                messages.append(m)
+            }
+        }
+        messages.append(messages[3])
+        messages.shuffle(using: &rng)
+        let expected = messages.map { Blake2b256.hash($0) }
+        for width in widths {
+            let got = withBuffers(messages) { Blake2b256.hash(each: $0, lanes: width) }
+            #expect(got.count == expected.count)
+            let wrong = expected.indices.filter { got[$0] != expected[$0] }
+            #expect(wrong.isEmpty, "lanes \(width): \(wrong.count) of \(expected.count) digests differ")
+        }
+    }
+
+    @Test func noMessagesNoDigests() {
+        #expect(Blake2b256.hash(each: []).isEmpty)
+    }
+
+    private func withBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+        let copies = arrays.map { a -> UnsafeMutableRawBufferPointer in
+            let p = UnsafeMutableRawBufferPointer.allocate(byteCount: a.count, alignment: 1)
+            p.copyMemory(from: a.withUnsafeBytes { $0 })
+            return p
+        }
+        defer { copies.forEach { $0.deallocate() } }
+        return body(copies.map { UnsafeRawBufferPointer($0) })
+    }
+}
