@@ -91,21 +91,7 @@ final class ChunkHashQueue {
     }
 
     private static func verify(_ chunks: [Received]) -> [Bool] {
-        let digests = withBuffers(chunks.map(\.bytes)) { Blake2b256.hash(each: $0) }
+        let digests = Blake2b256.hash(each: chunks.map(\.bytes))
         return zip(chunks, digests).map { c, d in c.bytes.count == c.size && ChunkID(d) == c.expected }
-    }
-
-    /// The arrays' bytes, held for `body`.
-    private static func withBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
-        var buffers: [UnsafeRawBufferPointer] = []
-        buffers.reserveCapacity(arrays.count)
-        func nest(_ i: Int) -> R {
-            guard i < arrays.count else { return body(buffers) }
-            return arrays[i].withUnsafeBytes { raw in
-                buffers.append(raw)
-                return nest(i + 1)
-            }
-        }
-        return nest(0)
     }
 }

@@ -47,4 +47,19 @@ extension Blake2b256 {
         }
         return digests
     }
+
+    /// BLAKE2b-256 of each array, in order; the same lanes as above.
+    public static func hash(each arrays: [[UInt8]], lanes: Int = lanes) -> [Digest256] {
+        // Each array's bytes are held while the one below runs: nested, one level per array.
+        var buffers: [UnsafeRawBufferPointer] = []
+        buffers.reserveCapacity(arrays.count)
+        func nest(_ i: Int) -> [Digest256] {
+            guard i < arrays.count else { return hash(each: buffers, lanes: lanes) }
+            return arrays[i].withUnsafeBytes { raw in
+                buffers.append(raw)
+                return nest(i + 1)
+            }
+        }
+        return nest(0)
+    }
 }
