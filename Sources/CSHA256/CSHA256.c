@@ -37,6 +37,9 @@ void rookery_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks
     for (; blocks > 0; blocks--, data += 64) {
         const __m128i abefStart = abef, cdghStart = cdgh;
         __m128i w[4];
+        // Unrolled, w[] lives in four registers (rolled, it went through the stack: 1340 MiB/s
+        // against 1690 for OpenSSL's assembly on this machine).
+#pragma clang loop unroll(full)
         for (int i = 0; i < 16; i++) {
             if (i < 4) {
                 w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 16 * i)), swap);
