@@ -1,8 +1,10 @@
 // Cuts a NAR stream into chunks as it passes: BLAKE2b-256 per chunk and SHA-256 of the whole,
 // in one pass. What `rookery publish` runs over every store path. Whole chunks are gathered
 // until one lane-parallel call's worth is in (`Blake2b256.lanes` of them: 1 MiB of 128 KiB
-// chunks on AVX-512), so the chunk ids cost a quarter of one stream's CPU time; given a side
-// thread, the SHA-256 of each large write runs there meanwhile, and it alone sets the pace.
+// chunks on AVX-512), so the chunk ids cost a quarter of one stream's CPU time. Given a side
+// thread, the SHA-256 of each gathered buffer runs there while this thread hashes its chunks
+// and fills the other buffer: SHA-256 alone then sets the pace (before, the two met at every
+// write and publish took their sum).
 import Sodium
 
 public struct ChunkingSink: ByteSink {
@@ -10,56 +12,85 @@ public struct ChunkingSink: ByteSink {
     public private(set) var chunkDigests: [Digest256] = []
     public private(set) var count: UInt64 = 0
     private let narHasher = SHA256()
-    /// Chunks not yet hashed; the last may be partial.
-    private var gathered: [UInt8] = []
-    private let gatherLimit: Int
-    private let side: SideThread?
-    /// Writes smaller than this are hashed on the caller's thread alone (waking a thread costs
+    private let buffers: GatherBuffers
+    /// Bytes in the buffer being filled: whole chunks, but for the stream's last.
+    private var filled = 0
+    /// Buffers smaller than this are hashed on the caller's thread alone (waking a thread costs
     /// more than hashing a few KiB).
     static let splitThreshold = 32 * 1024
 
     public init(chunkSize: Int, side: SideThread? = nil) {
         precondition(chunkSize > 0)
         self.chunkSize = chunkSize
-        self.side = side
-        gatherLimit = chunkSize * Blake2b256.lanes
+        buffers = GatherBuffers(capacity: chunkSize * Blake2b256.lanes, side: side)
     }
 
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
         count += UInt64(bytes.count)
-        let sha = narHasher
-        if let side, bytes.count >= Self.splitThreshold {
-            side.together(side: { sha.update(bytes) }, here: { gather(bytes) })
-        } else {
-            sha.update(bytes)
-            gather(bytes)
-        }
-    }
-
-    private mutating func gather(_ bytes: UnsafeRawBufferPointer) {
-        if gathered.capacity < gatherLimit { gathered.reserveCapacity(gatherLimit) }
         var offset = 0
         while offset < bytes.count {
-            let n = min(gatherLimit - gathered.count, bytes.count - offset)
-            gathered.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            let target = buffers.filling
+            let n = min(target.count - filled, bytes.count - offset)
+            UnsafeMutableRawBufferPointer(rebasing: target[filled..<(filled + n)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            filled += n
             offset += n
-            if gathered.count == gatherLimit { hashGathered() }
+            if filled == target.count { hashFilled() }
         }
     }
 
-    private mutating func hashGathered() {
-        gathered.withUnsafeBytes { all in
-            let chunks = stride(from: 0, to: all.count, by: chunkSize).map {
-                UnsafeRawBufferPointer(rebasing: all[$0..<min($0 + chunkSize, all.count)])
-            }
-            chunkDigests += Blake2b256.hash(each: chunks)
+    private mutating func hashFilled() {
+        let full = UnsafeRawBufferPointer(rebasing: buffers.filling[0..<filled])
+        let sha = narHasher
+        if let side = buffers.side {
+            // The buffer before this one is the other: its SHA-256 comes first, and it is
+            // filled next.
+            side.wait()
+            if full.count >= Self.splitThreshold { side.start { sha.update(full) } } else { sha.update(full) }
+        } else {
+            sha.update(full)
         }
-        gathered.removeAll(keepingCapacity: true)
+        let chunks = stride(from: 0, to: full.count, by: chunkSize).map {
+            UnsafeRawBufferPointer(rebasing: full[$0..<min($0 + chunkSize, full.count)])
+        }
+        chunkDigests += Blake2b256.hash(each: chunks)
+        buffers.swap()
+        filled = 0
     }
 
     /// Ends the stream: the NAR's SHA-256 and the digests of all its chunks.
     public mutating func finish() -> (narHash: Digest256, narSize: UInt64, chunks: [Digest256]) {
-        if !gathered.isEmpty { hashGathered() }
+        if filled > 0 { hashFilled() }
+        buffers.side?.wait()
         return (narHasher.finalize(), count, chunkDigests)
+    }
+}
+
+/// A sink's two gather buffers, allocated when first filled: the side thread reads one while
+/// the caller fills the other. Freed only once the side thread is done with them (a dump that
+/// throws drops its sink mid-stream).
+private final class GatherBuffers {
+    let capacity: Int
+    let side: SideThread?
+    private var buffers: [UnsafeMutableRawBufferPointer?] = [nil, nil]
+    private var current = 0
+
+    init(capacity: Int, side: SideThread?) {
+        self.capacity = capacity
+        self.side = side
+    }
+
+    var filling: UnsafeMutableRawBufferPointer {
+        if let b = buffers[current] { return b }
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+        buffers[current] = b
+        return b
+    }
+
+    func swap() { current = 1 - current }
+
+    deinit {
+        side?.wait()
+        for b in buffers { b?.deallocate() }
     }
 }

@@ -1,14 +1,14 @@
-// A second thread for work that splits in two: `together` runs one half there and the other on
-// the caller's thread, and returns when both are done. Publishing hashes every NAR twice
-// (SHA-256 for Nix, BLAKE2b per chunk) and each hash is a stream of its own: with one on each
-// core, the slower one alone sets the pace. No Foundation (the agent links this module).
+// A second thread for one stream of work beside the caller's: `start` hands it a job and
+// returns at once, `wait` blocks until that job has returned. Publishing hashes every NAR twice
+// (SHA-256 for Nix, BLAKE2b per chunk): the SHA-256 of one buffer runs there while the caller
+// reads the next and cuts it into chunk ids, so the slower stream alone sets the pace. No
+// Foundation (the agent links this module).
 import Glibc
 
 public final class SideThread: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var job: (() -> Void)?
-    private var running = false
     private var stopping = false
     private var thread = pthread_t()
 
@@ -26,23 +26,23 @@ public final class SideThread: @unchecked Sendable {
         precondition(rc == 0, "pthread_create failed (\(rc))")
     }
 
-    /// Runs `side` on the thread and `here` on the caller's; returns when both have returned.
-    public func together(side: () -> Void, here: () -> Void) {
-        withoutActuallyEscaping(side) { side in
-            pthread_mutex_lock(&mutex)
-            job = side
-            running = true
-            pthread_cond_broadcast(&wake)
-            pthread_mutex_unlock(&mutex)
-            here()
-            pthread_mutex_lock(&mutex)
-            while running { pthread_cond_wait(&wake, &mutex) }
-            job = nil
-            pthread_mutex_unlock(&mutex)
-        }
+    /// Runs `job` on the thread; the job started before it must have been waited for.
+    public func start(_ job: @escaping () -> Void) {
+        pthread_mutex_lock(&mutex)
+        precondition(self.job == nil, "SideThread.start while a job runs")
+        self.job = job
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
     }
 
-    /// Ends the thread (it holds the object until then).
+    /// Returns once the job started last (if any) has returned.
+    public func wait() {
+        pthread_mutex_lock(&mutex)
+        while job != nil { pthread_cond_wait(&wake, &mutex) }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Ends the thread after its job (it holds the object until then).
     public func stop() {
         pthread_mutex_lock(&mutex)
         stopping = true
@@ -54,7 +54,7 @@ public final class SideThread: @unchecked Sendable {
     private func serve() {
         pthread_mutex_lock(&mutex)
         while true {
-            while job == nil || !running {
+            while job == nil {
                 if stopping {
                     pthread_mutex_unlock(&mutex)
                     return
@@ -65,7 +65,6 @@ public final class SideThread: @unchecked Sendable {
             pthread_mutex_unlock(&mutex)
             work()
             pthread_mutex_lock(&mutex)
-            running = false
             job = nil
             pthread_cond_broadcast(&wake)
         }
