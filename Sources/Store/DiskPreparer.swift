@@ -36,7 +36,7 @@ public enum DiskPreparer {
                 // A disk image (tests): format in place at the partition's offset.
                 arguments += ["-E", "offset=\(p.startByte)", layout.disk, "\(p.bytes >> 10)k"]
             }
-            try run(arguments)
+            try Tool.run(arguments)
         }
         return .created(placed)
     }
@@ -84,17 +84,5 @@ public enum DiskPreparer {
             usleep(100_000)
         }
         throw StoreError.lastSystem("waiting for", device)
-    }
-
-    /// Runs a tool to completion; its output goes to ours (the console).
-    private static func run(_ arguments: [String]) throws {
-        var pid: pid_t = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        let rc = posix_spawn(&pid, arguments[0], nil, nil, argv, environ)
-        guard rc == 0 else { throw StoreError.system(call: "spawn", path: arguments[0], errno: rc) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { throw StoreError.toolFailed(tool: arguments[0], status: status) }
     }
 }

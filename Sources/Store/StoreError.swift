@@ -21,6 +21,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptFile(path: String, reason: String)
     /// An external tool (mke2fs) exited with a failure status.
     case toolFailed(tool: String, status: Int32)
+    /// An external tool ran past its time and was killed.
+    case toolTimedOut(tool: String, seconds: Int32)
     /// A chunk a restore needs is neither fetched nor in a path on disk.
     case chunkMissing(path: String, chunk: String)
 
@@ -36,6 +38,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sizeMismatch(let p, let e, let g): "size mismatch for '\(p)': expected \(e) bytes, got \(g)"
         case .corruptFile(let p, let r): "'\(p)' is corrupt: \(r)"
         case .toolFailed(let t, let s): "\(t) failed (wait status \(s))"
+        case .toolTimedOut(let t, let s): "\(t) did not finish within \(s) s and was killed"
         case .chunkMissing(let p, let c): "chunk \(c) of '\(p)' is not on this machine"
         }
     }

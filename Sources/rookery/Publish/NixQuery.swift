@@ -2,6 +2,7 @@
 // what Nix would register.
 import Foundation
 import NixFormats
+import Store
 
 struct NixQuery {
     /// `--store` argument, or nil for Nix's default store.
@@ -12,8 +13,11 @@ struct NixQuery {
         var args = ["path-info", "--extra-experimental-features", "nix-command", "--json", "--recursive"]
         if let store { args += ["--store", store] }
         args += toplevels.map(\.fullPath)
-        let output = try run("nix", args)
-        guard let items = try JSONSerialization.jsonObject(with: output) as? [[String: Any]] else {
+        let run = try Tool.capture(["nix"] + args)
+        guard run.status == 0 else {
+            throw CommandFailure("nix \(args.prefix(2).joined(separator: " ")) failed: \(run.lastErrorLine)")
+        }
+        guard let items = try JSONSerialization.jsonObject(with: Data(run.stdout)) as? [[String: Any]] else {
             throw CommandFailure("nix path-info printed no JSON array")
         }
         return try items.map { item in
@@ -26,24 +30,5 @@ struct NixQuery {
                 storePath: try StorePath(path), narHash: try NixHash.parseAny(narHash, algorithm: .sha256),
                 narSize: narSize, references: refs, deriver: deriver)
         }
-    }
-
-    private func run(_ tool: String, _ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: errors, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw CommandFailure("\(tool) \(arguments.prefix(2).joined(separator: " ")) failed: \(text)")
-        }
-        return data
     }
 }
