@@ -324,7 +324,7 @@ public final class FetchEngine {
         guard let top = manifest.index(of: configuration.toplevel) else {
             return fail("the manifest does not contain \(configuration.toplevel)")
         }
-        closure = Self.closure(of: top, in: manifest)
+        closure = manifest.closure(of: top)
         store.add(manifest)
         let table = ChunkTable(manifest: manifest)
         var wanted: [Int] = []
@@ -435,15 +435,5 @@ public final class FetchEngine {
         let ended = whenEnded
         whenEnded = nil
         ended?()
-    }
-
-    /// Indices of the closure of `top` (the manifest may hold several toplevels' closures).
-    static func closure(of top: Int, in manifest: Manifest) -> [Int] {
-        var seen: Set<Int> = [top]
-        var stack = [top]
-        while let i = stack.popLast() {
-            for r in manifest.paths[i].references where seen.insert(r).inserted { stack.append(r) }
-        }
-        return seen.sorted()
     }
 }

@@ -62,6 +62,16 @@ public struct Manifest: Equatable, Sendable {
         return lo < paths.count && paths[lo].storePath == path ? lo : nil
     }
 
+    /// Path `top` and every path it references, directly or not (indices, ascending).
+    public func closure(of top: Int) -> [Int] {
+        var seen: Set<Int> = [top]
+        var stack = [top]
+        while let i = stack.popLast() {
+            for r in paths[i].references where seen.insert(r).inserted { stack.append(r) }
+        }
+        return seen.sorted()
+    }
+
     /// What Nix registers for path `index`.
     public func pathInfo(_ index: Int) -> PathInfo {
         let p = paths[index]

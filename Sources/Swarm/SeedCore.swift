@@ -14,6 +14,7 @@
 // waited `manifestWaitMilliseconds`. A boot wave then costs raven's uplink a few manifests
 // instead of one per client (emulated N = 16: 2 instead of 16 × 114 KB, ~0.3 s of a 50 Mbit/s
 // uplink; simulated N = 1000: 10 instead of 1000).
+import NixFormats
 import Sodium
 
 public struct SeedCore: Sendable {
@@ -40,6 +41,12 @@ public struct SeedCore: Sendable {
     /// answered as confirmations (HAVE) make room, so raven's uplink never waits on a retry timer.
     private var parked: [Digest256: [(connection: Int, count: Int, bytes: UInt64)]] = [:]
     private var sessions: [Int: ServerSession] = [:]
+    /// The chunks of the closure each connection asked its manifest for by toplevel: a manifest
+    /// may hold several toplevels' closures, and a client wants only its own. Asked by id (a
+    /// reconnect), it is offered any chunk of the manifest it lacks.
+    private var wants: [Int: (manifest: Digest256, chunks: Bitfield)] = [:]
+    /// Closure chunks by manifest and toplevel, computed once for a boot wave.
+    private var closureChunks: [Digest256: [StorePath: Bitfield]] = [:]
     private var remotes: [Int: PeerAddress] = [:]
     private let hello: Hello
     private var rng: SplitMix64
@@ -135,6 +142,7 @@ public struct SeedCore: Sendable {
         tracker.leave(connection: connection)
         sessions[connection] = nil
         remotes[connection] = nil
+        wants[connection] = nil
         referralEnded(connection)
         waitingForManifest.removeAll { $0.connection == connection }
         if manifestLanded(connection) { return answerWaitingManifests() + unparkAll() }
@@ -161,7 +169,8 @@ public struct SeedCore: Sendable {
         for action in actions {
             switch action {
             case .send(let m): out.append(.send(connection, m))
-            case .manifestAsked(let id, let peersWelcome):
+            case .manifestAsked(let id, let peersWelcome, let toplevel):
+                if let toplevel, let chunks = chunksOfClosure(toplevel, in: id) { wants[connection] = (id, chunks) }
                 if peersWelcome {
                     waitingForManifest.append((connection, id, now))
                     out += answerWaitingManifests()
@@ -226,6 +235,18 @@ public struct SeedCore: Sendable {
         default:
             return []
         }
+    }
+
+    /// The chunk-table indices of `toplevel`'s closure in manifest `id`, as a bitfield.
+    private mutating func chunksOfClosure(_ toplevel: StorePath, in id: Digest256) -> Bitfield? {
+        if let known = closureChunks[id]?[toplevel] { return known }
+        guard let manifest = catalog.find(.id(id))?.manifest, let top = manifest.index(of: toplevel),
+            let table = tracker.swarms[id]?.table
+        else { return nil }
+        var bits = Bitfield(count: table.count)
+        for i in table.chunks(ofPaths: manifest.closure(of: top)) { bits.insert(i) }
+        closureChunks[id, default: [:]][toplevel] = bits
+        return bits
     }
 
     private mutating func sendManifest(_ id: Digest256, to connection: Int) -> Action {
@@ -302,8 +323,9 @@ public struct SeedCore: Sendable {
         guard let swarm = tracker.swarms[id], let member = swarm.members[connection] else { return [] }
         let others = swarm.serving - (member.address != nil ? 1 : 0)
         if others > 0 && schedulers[id]!.isFull || manifestsFirst { return nil }
+        let wanted = wants[connection].flatMap { $0.manifest == id ? $0.chunks : nil }
         let chosen = schedulers[id]!.offer(
-            to: connection, holding: member.bits, holders: swarm.holders, others: others,
+            to: connection, holding: member.bits, wanting: wanted, holders: swarm.holders, others: others,
             count: count, bytes: bytes, now: now)
         counters.chunksOffered += chosen.count
         var out: [Action] = [.send(connection, .offer(chosen))]

@@ -51,9 +51,10 @@ public struct SeedScheduler: Sendable {
     public static let defaultMaxBytesInFlight: UInt64 = 2 << 20
 
     /// Chooses chunks for `connection`, whose holdings are `bits`, within `count` and about
-    /// `bytes` (at least one chunk when any qualifies). `others` is how many other members serve.
+    /// `bytes` (at least one chunk when any qualifies), among `wanted` (nil: every chunk).
+    /// `others` is how many other members serve.
     public mutating func offer(
-        to connection: Int, holding bits: Bitfield, holders: [UInt16], others: Int,
+        to connection: Int, holding bits: Bitfield, wanting wanted: Bitfield? = nil, holders: [UInt16], others: Int,
         count: Int, bytes: UInt64, now: UInt64
     ) -> [UInt32] {
         var mine = outstanding[connection] ?? Outstanding()
@@ -66,7 +67,7 @@ public struct SeedScheduler: Sendable {
             guard !isFull, !mine.stale else { return [] }
             budget = min(budget, maxBytesInFlight - bytesInFlight)
         }
-        for i in 0..<sizes.count where !bits[i] && !mine.chunks.contains(i) {
+        for i in 0..<sizes.count where !bits[i] && wanted?[i] != false && !mine.chunks.contains(i) {
             if others > 0 && (holders[i] > 0 || inFlight[i] > 0) { continue }
             if sentCount[i] == 0 { neverSent.append(i) } else { again.append(i) }
             if neverSent.count >= count { break }

@@ -1,5 +1,6 @@
 // The serving side of one connection (seed now, peers later), as a pure state machine:
 // frames in, actions out. The runtime performs the actions and reads chunk bytes from disk.
+import NixFormats
 import Sodium
 
 public struct ServerSession: Sendable {
@@ -13,7 +14,8 @@ public struct ServerSession: Sendable {
         case send(Message)
         /// Answer with manifest `id` (found for a GET_MANIFEST), or with members that hold it
         /// when the asker welcomes peers: the seed decides.
-        case manifestAsked(Digest256, peersWelcome: Bool)
+        /// `toplevel`: the path it was asked for by (nil when asked for by id).
+        case manifestAsked(Digest256, peersWelcome: Bool, toplevel: StorePath?)
         /// Send these chunks (or MISSING for any not held), in this order.
         case serve([ChunkID])
         /// A swarm message (BITFIELD, HAVE, GET_PEERS, REQUEST_ANY) for the seed's tracker.
@@ -47,7 +49,9 @@ public struct ServerSession: Sendable {
             return violation("expected HELLO first")
         case (.ready, .getManifest(let selector, let peersWelcome)):
             guard let entry = catalog.find(selector) else { return [.send(.error(.notFound, "no such manifest"))] }
-            return [.manifestAsked(entry.signed.id, peersWelcome: peersWelcome)]
+            var toplevel: StorePath?
+            if case .toplevel(let path) = selector { toplevel = path }
+            return [.manifestAsked(entry.signed.id, peersWelcome: peersWelcome, toplevel: toplevel)]
         case (.ready, .request(let ids)):
             return [.serve(ids)]
         case (.ready, .ping(let nonce)):

@@ -24,11 +24,11 @@ import Testing
         let top = try Fixtures.manifest().toplevels[0]
         #expect(
             s.received(.getManifest(.toplevel(top), peersWelcome: false), catalog: catalog) == [
-                .manifestAsked(signed.id, peersWelcome: false)
+                .manifestAsked(signed.id, peersWelcome: false, toplevel: top)
             ])
         #expect(
             s.received(.getManifest(.id(signed.id), peersWelcome: true), catalog: catalog) == [
-                .manifestAsked(signed.id, peersWelcome: true)
+                .manifestAsked(signed.id, peersWelcome: true, toplevel: nil)
             ])
         let unknown = try StorePath("zzp2hphvk98rkk9ywlqpp587rjdcgnc2-other")
         #expect(

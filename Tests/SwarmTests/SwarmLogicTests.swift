@@ -186,6 +186,35 @@ import Testing
         #expect(core.received(1, .have([0]), now: 3).first == .send(3, .offer([1])))
     }
 
+    /// A manifest of two toplevels (lib, and system which references lib): a member that asked
+    /// for its manifest by toplevel is offered the chunks of that closure only; one that asked by
+    /// id (a reconnect), any it lacks.
+    @Test func seedOffersOnlyTheClosureAskedFor() throws {
+        let m = try Fixtures.manifest()
+        let (lib, system) = (m.paths[0].storePath, m.paths[1].storePath)
+        let both = Manifest(
+            layout: m.layout, createdAt: m.createdAt, label: m.label, toplevels: [lib, system], paths: m.paths)
+        let signed = SignedManifest.sign(both, with: [try Fixtures.key()])
+        var catalog = ManifestCatalog()
+        try catalog.add(signed)
+        var core = SeedCore(catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1)
+        let selectors: [ManifestSelector] = [.toplevel(lib), .toplevel(system), .id(signed.id)]
+        for (i, selector) in selectors.enumerated() {
+            let c = i + 1
+            core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
+            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 0)), now: 0)
+            _ = core.received(c, .getManifest(selector, peersWelcome: false), now: 0)
+            _ = core.received(c, .bitfield(manifest: signed.id, Bitfield(count: 3)), now: 0)
+        }
+        #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 1).first == .send(1, .offer([0, 1])))
+        // (Never sent before first: chunk 2.)
+        #expect(core.received(2, .requestAny(count: 8, bytes: 1 << 20), now: 1).first == .send(2, .offer([2, 0, 1])))
+        #expect(core.received(3, .requestAny(count: 8, bytes: 1 << 20), now: 1).first == .send(3, .offer([2, 0, 1])))
+        // Member 1 holds all of its closure: nothing more is offered to it.
+        _ = core.received(1, .have([0, 1]), now: 2)
+        #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 3).first == .send(1, .offer([])))
+    }
+
     @Test func seedSendsManifestsBeforeChunks() throws {
         let manifest = try Fixtures.manifest()
         let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
