@@ -27,13 +27,14 @@ final class ChunkHashQueue {
     private var batcher: HashBatcher<Ticketed>
     private var order = ReorderBuffer<Verdict>()
     private var timer: Timer?
-    private let deliver: (Verdict) -> Void
+    private let deliver: ([Verdict]) -> Void
     private var closed = false
     /// Bytes of chunks waiting or being hashed.
     private(set) var bytes = 0
 
-    /// `deliver` gets each verdict on the loop thread, in the order the chunks were added.
-    init(loop: EventLoop, deliver: @escaping (Verdict) -> Void) {
+    /// `deliver` gets the verdicts on the loop thread, in the order the chunks were added, as many
+    /// at a time as a finished batch lets out.
+    init(loop: EventLoop, deliver: @escaping ([Verdict]) -> Void) {
         self.loop = loop
         self.deliver = deliver
         batcher = HashBatcher(lanes: Blake2b256.lanes, maxJobs: EventLoop.poolThreads, linger: 1)
@@ -79,14 +80,14 @@ final class ChunkHashQueue {
 
     private func finished(_ batch: [Ticketed], _ intact: [Bool]) {
         guard !closed else { return }
+        var verdicts: [Verdict] = []
         for (entry, ok) in zip(batch, intact) {
             bytes -= entry.chunk.bytes.count
             let c = entry.chunk
-            for v in order.finish(entry.ticket, Verdict(link: c.link, index: c.index, bytes: c.bytes, intact: ok)) {
-                guard !closed else { return }
-                deliver(v)
-            }
+            verdicts += order.finish(entry.ticket, Verdict(link: c.link, index: c.index, bytes: c.bytes, intact: ok))
         }
+        if !verdicts.isEmpty { deliver(verdicts) }
+        guard !closed else { return }
         start(batcher.finished(now: loop.nowMilliseconds))
     }
 

@@ -102,6 +102,9 @@ public final class FetchEngine {
     private var startedAt: UInt64 = 0
     /// Received chunks on their way to a verdict (libuv's pool hashes them, several at a time).
     private var hashing: ChunkHashQueue!
+    /// Encoded frames per link, written when the outermost `batched` ends.
+    private var outbox: [Int: [UInt8]] = [:]
+    private var batchDepth = 0
     /// Chunk bytes waiting for their hash above which links ask for no more until hashes are in.
     static let maxHashingBytes = 4 << 20
     public private(set) var report = Report()
@@ -136,7 +139,7 @@ public final class FetchEngine {
         cache = ChunkCache(root: configuration.root, checksNarHash: configuration.checksNarHash)
         store = ChunkServer(store: configuration.root)
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
-        hashing = ChunkHashQueue(loop: loop) { [weak self] verdict in self?.deliver(verdict) }
+        hashing = ChunkHashQueue(loop: loop) { [weak self] verdicts in self?.deliver(verdicts) }
     }
 
     /// Listens, connects to the seed, and runs until `outcome` is set (the caller runs the loop).
@@ -243,6 +246,10 @@ public final class FetchEngine {
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer, on id: Int) {
+        batched { receivedFrames(bytes, on: id) }
+    }
+
+    private func receivedFrames(_ bytes: UnsafeRawBufferPointer, on id: Int) {
         guard let link = links[id] else { return }
         link.decoder.append(bytes)
         while outcome == nil, links[id] === link {
@@ -268,24 +275,54 @@ public final class FetchEngine {
         }
     }
 
-    /// A hashed chunk, in the order received, goes to the client with its verdict.
-    private func deliver(_ v: ChunkHashQueue.Verdict) {
-        guard outcome == nil, client != nil else { return }
-        perform(
-            client!.chunkArrived(
-                v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
+    /// Hashed chunks, in the order received, go to the client with their verdicts.
+    private func deliver(_ verdicts: [ChunkHashQueue.Verdict]) {
+        batched {
+            for v in verdicts {
+                guard outcome == nil, client != nil else { return }
+                perform(
+                    client!.chunkArrived(
+                        v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
+            }
+        }
     }
 
     // MARK: actions
 
+    /// Runs `body`; the frames its actions send go out when the outermost batch ends, one write
+    /// per link. A thousand small paths sent a thousand 11-byte HAVE frames, each its own syscall
+    /// and loopback segment, and the seed read each on its own.
+    private func batched(_ body: () -> Void) {
+        batchDepth += 1
+        body()
+        batchDepth -= 1
+        if batchDepth == 0 { flushOutbox() }
+    }
+
+    private func flushOutbox() {
+        for id in outbox.keys.sorted() { flush(id) }
+    }
+
+    /// Writes what waits for link `id` (before anything else reaches its connection).
+    private func flush(_ id: Int) {
+        guard let frames = outbox.removeValue(forKey: id) else { return }
+        links[id]?.connection.write(frames)
+    }
+
     private func perform(_ actions: [SwarmClient.Action]) {
+        batched { performEach(actions) }
+    }
+
+    private func performEach(_ actions: [SwarmClient.Action]) {
         for action in actions where outcome == nil {
             switch action {
             case .send(let id, let message):
-                links[id]?.connection.write(FrameCodec.encode(message))
+                guard links[id] != nil else { continue }
+                outbox[id, default: []] += FrameCodec.encode(message)
             case .connect(let id, let address):
                 connect(id, to: address)
             case .close(let id, _):
+                flush(id)
                 if let link = links.removeValue(forKey: id) {
                     link.sender.close()
                     link.connection.close()
@@ -301,10 +338,13 @@ public final class FetchEngine {
                 restore(p)
             case .serve(let id, let ids):
                 lastServed = loop.nowMilliseconds
+                flush(id)
                 links[id]?.sender.enqueue(ids)
             case .finished:
+                flushOutbox()
                 finish()
             case .fail(let line):
+                flushOutbox()
                 fail(line)
             }
         }
