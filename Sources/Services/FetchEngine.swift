@@ -23,7 +23,8 @@ public final class FetchEngine {
         /// Also check each restored path's SHA-256 (chunks are always checked against their
         /// signed BLAKE2b ids; raven checked every NAR hash against Nix's at publish).
         public var checksNarHash = false
-        /// Hash received chunks on the loop thread instead of the thread pool (benchmarks).
+        /// Hash received chunks and write them to disk on the loop thread instead of the thread
+        /// pool (benchmarks).
         public var hashesOnLoop = false
         /// After finishing, serve peers until none asked for this long …
         public var lingerIdleMilliseconds: UInt64 = 0
@@ -102,6 +103,11 @@ public final class FetchEngine {
     private var startedAt: UInt64 = 0
     /// Received chunks on their way to a verdict (libuv's pool hashes them, several at a time).
     private var hashing: ChunkHashQueue!
+    /// Verified chunks and finished paths on their way to disk (libuv's pool, in order).
+    private var disk: DiskQueue!
+    /// Verdicts not yet given to the client while the disk queue is full, in order.
+    private var heldVerdicts: [ChunkHashQueue.Verdict] = []
+    private var releasing = false
     /// Encoded frames per link, written when the outermost `batched` ends.
     private var outbox: [Int: [UInt8]] = [:]
     private var batchDepth = 0
@@ -140,6 +146,10 @@ public final class FetchEngine {
         store = ChunkServer(store: configuration.root)
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
         hashing = ChunkHashQueue(loop: loop) { [weak self] verdicts in self?.deliver(verdicts) }
+        disk = DiskQueue(loop: loop, cache: cache, store: store, inline: configuration.hashesOnLoop) {
+            [weak self] line in self?.fail(line)
+        }
+        disk.madeRoom = { [weak self] in self?.releaseVerdicts() }
     }
 
     /// Listens, connects to the seed, and runs until `outcome` is set (the caller runs the loop).
@@ -275,11 +285,21 @@ public final class FetchEngine {
         }
     }
 
-    /// Hashed chunks, in the order received, go to the client with their verdicts.
+    /// Hashed chunks, in the order received, go to the client with their verdicts; while the
+    /// disk queue is full they wait (and so do the requests the client would send next).
     private func deliver(_ verdicts: [ChunkHashQueue.Verdict]) {
+        heldVerdicts += verdicts
+        releaseVerdicts()
+    }
+
+    private func releaseVerdicts() {
+        guard !releasing else { return }
+        releasing = true
+        defer { releasing = false }
         batched {
-            for v in verdicts {
-                guard outcome == nil, client != nil else { return }
+            while let v = heldVerdicts.first, !disk.isFull {
+                guard outcome == nil, client != nil else { return heldVerdicts = [] }
+                heldVerdicts.removeFirst()
                 perform(
                     client!.chunkArrived(
                         v.link, index: v.index, data: v.bytes[...], intact: v.intact, now: loop.nowMilliseconds))
@@ -333,16 +353,17 @@ public final class FetchEngine {
                 begin(manifest)
             case .store(_, let id, let data):
                 noteFirstChunks()
-                do { try cache.write(id, data) } catch { fail("\(error)") }
+                disk.add(.store(id, data))
             case .restore(let p):
-                restore(p)
+                if let path = client?.manifest?.paths[p].storePath { disk.add(.restore(path)) }
             case .serve(let id, let ids):
                 lastServed = loop.nowMilliseconds
                 flush(id)
                 links[id]?.sender.enqueue(ids)
             case .finished:
                 flushOutbox()
-                finish()
+                // The registration is written once every path is on disk.
+                disk.whenDrained { [weak self] in self?.finish() }
             case .fail(let line):
                 flushOutbox()
                 fail(line)
@@ -404,21 +425,11 @@ public final class FetchEngine {
         }
     }
 
-    /// A chunk this node holds: from the chunk cache, else from a restored path.
+    /// A chunk this node holds: in memory until its store job ran, then from the chunk cache,
+    /// else from a restored path.
     private func readChunk(_ id: ChunkID) -> [UInt8]? {
-        if let bytes = cache.read(id) { return bytes }
-        return (try? store.read(id)) ?? nil
-    }
-
-    /// Every chunk of path `p` is held: the cache finishes its restore (most paths finished as
-    /// their chunks came in order) with any chunk it shares with a path already on disk.
-    private func restore(_ p: Int) {
-        guard let manifest = client?.manifest else { return }
-        do {
-            try cache.restore(manifest.paths[p].storePath) { [store] id in (try? store.read(id)) ?? nil }
-        } catch {
-            fail("\(error)")
-        }
+        if let bytes = disk.unwrittenChunk(id) { return bytes }
+        return disk.locked { cache, store in cache.read(id) ?? ((try? store.read(id)) ?? nil) }
     }
 
     private func finish() {
@@ -458,12 +469,13 @@ public final class FetchEngine {
         if let client { report.swarm = client.statistics }
         if case .finished = result, !configuration.servesOnly, let manifest = client?.manifest {
             // Restored paths serve their chunks from the store now; the cache copies go.
-            for p in closure { cache.remove(manifest.paths[p].storePath) }
+            disk.locked { cache, _ in for p in closure { cache.remove(manifest.paths[p].storePath) } }
         }
         if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()
         timer = nil
         hashing.close()
+        disk.close()
         listener?.close()
         listener = nil
         gate.close()
