@@ -390,9 +390,15 @@ public final class FetchEngine {
         let table = ChunkTable(manifest: manifest)
         var wanted: [Int] = []
         var present: [Int] = []
+        // One listing of the store, not a stat per path of the manifest.
+        let inStore = try? FileIO.names(in: configuration.root.storeDirectory)
+        let root = configuration.root
+        func exists(_ p: Int) -> Bool {
+            inStore?.contains(manifest.paths[p].storePath.baseName) ?? root.exists(manifest.paths[p].storePath)
+        }
         for i in closure {
             report.narBytes += manifest.paths[i].narSize
-            if configuration.root.exists(manifest.paths[i].storePath) {
+            if exists(i) {
                 present.append(i)
             } else if !configuration.servesOnly {
                 wanted.append(i)
@@ -401,7 +407,7 @@ public final class FetchEngine {
         // Other paths of the manifest that happen to be here are served too.
         let closureSet = Set(closure)
         for i in manifest.paths.indices where !closureSet.contains(i) {
-            if configuration.root.exists(manifest.paths[i].storePath) { present.append(i) }
+            if exists(i) { present.append(i) }
         }
         if configuration.servesOnly {
             report.paths = present.count

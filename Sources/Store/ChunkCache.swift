@@ -26,6 +26,8 @@ public final class ChunkCache {
         var inFile: Set<Int> = []
         /// The leading chunks fed into `importer` so far.
         var fed = 0
+        /// The cache file may exist (written to, or found at start).
+        var hasFile = false
         var importer: NarImport?
         var restored = false
 
@@ -81,13 +83,12 @@ public final class ChunkCache {
     /// The planned chunks already here (in cache files, or in a staging tree a crash left),
     /// hashed again: those whose bytes match their id in every place they go.
     public func verifiedPresent() throws(StoreError) -> Set<ChunkID> {
-        for a in assemblies { try salvage(a) }
-        // A fresh fetch has no cache files: one stat per path, not a failed open per chunk.
-        let withFile = Set(
-            assemblies.indices.filter {
-                var st = stat()
-                return stat(assemblies[$0].file, &st) == 0
-            })
+        // What a crash left, from one listing of each directory (a fresh fetch has none).
+        let inStore = try FileIO.names(in: root.storeDirectory)
+        for a in assemblies where inStore.contains(NarImport.stagingName(a.path.baseName)) { try salvage(a) }
+        let files = try FileIO.names(in: directory)
+        let withFile = Set(assemblies.indices.filter { files.contains(assemblies[$0].path.baseName + ".nar") })
+        for i in withFile { assemblies[i].hasFile = true }
         var good: Set<ChunkID> = []
         for (id, where_) in places {
             let valid = where_.allSatisfy { place in
@@ -175,9 +176,10 @@ public final class ChunkCache {
 
     /// Drops a path's cache file (its chunks are served from the store once it is restored).
     public func remove(_ path: StorePath) {
-        guard let n = assemblyOf[path] else { return }
+        guard let n = assemblyOf[path], assemblies[n].hasFile else { return }
         _ = unlink(assemblies[n].file)
         assemblies[n].inFile = []
+        assemblies[n].hasFile = false
     }
 
     private func feed(_ a: Assembly, _ data: ArraySlice<UInt8>) throws(StoreError) {
@@ -216,6 +218,7 @@ public final class ChunkCache {
     private func writeToFile(_ a: Assembly, _ offset: UInt64, _ data: ArraySlice<UInt8>) throws(StoreError) {
         let fd = open(a.file, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 { throw .lastSystem("open", a.file) }
+        a.hasFile = true
         defer { close(fd) }
         let written = data.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
         guard written == data.count else { throw .lastSystem("pwrite", a.file) }
