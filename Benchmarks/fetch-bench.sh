@@ -98,7 +98,8 @@ if [ -d /dev/shm ] && [ "$avail_mib" -gt $((touch_mib + 4096)) ]; then
 fi
 fs="$work"
 if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && [ -d /dev/shm ]; then
-  truncate -s 2G "$image" && mkfs.ext4 -q -F "$image" && mkdir -p "$work/ext4" && mount -o loop "$image" "$work/ext4" && fs="$work/ext4"
+  # Allocated up front, as a disk's blocks are (sparse, the first fetch paid for tmpfs pages).
+  { fallocate -l 2G "$image" 2>/dev/null || truncate -s 2G "$image"; } && mkfs.ext4 -q -F "$image" && mkdir -p "$work/ext4" && mount -o loop "$image" "$work/ext4" && fs="$work/ext4"
 fi
 where=$([ "$fs" = "$work/ext4" ] && echo "journaled ext4 in RAM" || echo "this disk")
 # The first fetch: the seed indexes the path as it is first asked for.
