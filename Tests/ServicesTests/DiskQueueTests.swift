@@ -51,15 +51,17 @@ import Testing
         }
 
         func chunk(_ i: Int) -> ArraySlice<UInt8> { nar[Self.range(i, layout, nar.count)] }
+
+        func queue(_ loop: EventLoop, failed: @escaping (String) -> Void) -> DiskQueue {
+            DiskQueue(loop: loop, cache: cache, store: ChunkServer(store: root), inline: false, failed: failed)
+        }
     }
 
     @Test func jobsRunInOrderAndChunksAreReadableMeanwhile() throws {
         let f = try Fixture()
         let loop = try EventLoop()
         var failures: [String] = []
-        let queue = DiskQueue(loop: loop, cache: f.cache, store: ChunkServer(store: f.root), inline: false) {
-            failures.append($0)
-        }
+        let queue = f.queue(loop) { failures.append($0) }
         var drained = false
         // Chunks 1… before 0: they wait in the cache file until 0 comes, then the restore.
         for i in [2, 1, 3, 0] { queue.add(.store(f.path.chunks[i], f.chunk(i))) }
@@ -81,9 +83,7 @@ import Testing
         let f = try Fixture()
         let loop = try EventLoop()
         var failures: [String] = []
-        let queue = DiskQueue(loop: loop, cache: f.cache, store: ChunkServer(store: f.root), inline: false) {
-            failures.append($0)
-        }
+        let queue = f.queue(loop) { failures.append($0) }
         var drained = false
         queue.add(.store(f.path.chunks[0], f.chunk(0)))
         // Chunks 1… were never stored: the restore cannot finish.
