@@ -116,10 +116,26 @@ for i in 1 2 3; do
 done
 same_s=$(printf '%s\n' "${same_all[@]}" | sort -n | sed -n 2p)
 many_s=$(printf '%s\n' "${many_all[@]}" | sort -n | sed -n 2p)
+# What writing the same trees costs without rookery: `cp -a` of the store paths (page cache warm)
+# into the same file system, three alternating times, medians.
+many_paths=$(nix-store --store "$store" -qR "$many" | sed "s|^|$store|")
+cp_many=()
+cp_same=()
+for i in 1 2 3; do
+  mkdir -p "$fs/cp-many-$i" "$fs/cp-same-$i"
+  sync
+  t0=$(now); cp -a $many_paths "$fs/cp-many-$i/"; t1=$(now)
+  cp_many+=("$(python3 -c "print(f'{$t1 - $t0:.3f}')")")
+  sync
+  t0=$(now); cp -a "$store$same" "$fs/cp-same-$i/"; t1=$(now)
+  cp_same+=("$(python3 -c "print(f'{$t1 - $t0:.3f}')")")
+done
+cp_many_s=$(printf '%s\n' "${cp_many[@]}" | sort -n | sed -n 2p)
+cp_same_s=$(printf '%s\n' "${cp_same[@]}" | sort -n | sed -n 2p)
 # Three more fetches of the large closure into fresh roots (the seed's index and page cache
 # warm), each after the roots before it were deleted (the 2 GiB file system holds one large root
 # beside the small ones).
-for root in "$fs/root-large" "$fs"/root-same-* "$fs"/root-many-*; do chmod -R u+w "$root" && rm -rf "$root"; done
+for root in "$fs/root-large" "$fs"/root-same-* "$fs"/root-many-* "$fs"/cp-*; do chmod -R u+w "$root" && rm -rf "$root"; done
 warm=()
 for i in 1 2 3; do
   read -r s _ < <(fetch "$large" "$fs/root-large-$i")
@@ -146,6 +162,7 @@ echo "fetch   (the agent hashes chunks in vector lanes: ${lanes} MiB/s; the agai
 echo "rss     agent peak RSS $((large_rss / 1024)) MiB (target ≤ 48)"
 echo "size    static stripped agent $(stat -c %s "$agent") bytes = $(python3 -c "print(round($(stat -c %s "$agent") / 1048576, 2))") MiB (target ≤ 8)"
 echo "small   ${small_paths} × ${small_kib} KiB paths ${many_s} s vs one $((small_paths * small_kib / 1024)) MiB path ${same_s} s (medians of ${many_all[*]} / ${same_all[*]}, roots on ${where}): $(ratio "$many_s" "$same_s") (target ≤ 1.5)"
+echo "small   (cp -a of the same trees into the same file system: ${cp_many_s} s vs ${cp_same_s} s, medians of ${cp_many[*]} / ${cp_same[*]}; the 1000 paths' fetch ÷ their cp -a = $(ratio "$many_s" "$cp_many_s"))"
 echo "publish ${publish} s vs nix-store --dump of every path ${dump} s: $(ratio "$publish" "$dump") (target ≤ 1.2)"
 # What no publish can go below: Nix's NAR hash must be checked, and SHA-256 of one NAR is one
 # sequential stream (this machine's fastest, the SHA extensions, measured above).
