@@ -1,9 +1,10 @@
 // The client: fetch a closure from the swarm (peers and the seed) into a target root. Shared by
 // `rookery fetch` and the initrd agent. The pure SwarmClient decides; this driver owns the
 // sockets, the thread pool and the disk: it hashes received chunks off the loop thread, hands
-// verified ones to the chunk cache (which restores each path as its chunks come, and commits it
-// atomically when complete), serves what it holds to other peers, and writes the Nix
-// registration.
+// verified ones to the chunk cache through the disk queue, also off the loop thread (the cache
+// restores each path as its chunks come, and commits it atomically when complete), serves what
+// it holds to other peers, writes the frames of each batch of events once per link, and writes
+// the Nix registration when everything is on disk.
 import NixFormats
 import Runtime
 import Store
