@@ -79,6 +79,26 @@ import Testing
         #expect(sink.bytes == f.nar)
     }
 
+    /// Past `maxBytes` waiting the queue is full (the engine then holds verdicts back); the batch
+    /// that brings it below says so once.
+    @Test func aFullQueueSaysWhenItHasRoomAgain() throws {
+        let f = try Fixture()
+        let loop = try EventLoop()
+        let queue = f.queue(loop) { Issue.record("unexpected failure: \($0)") }
+        var rooms = 0
+        queue.madeRoom = { rooms += 1 }
+        let chunk = f.chunk(0)
+        var added = 0
+        while !queue.isFull && added < 1000 {
+            queue.add(.store(f.path.chunks[0], chunk))
+            added += 1
+        }
+        #expect(queue.isFull && added == DiskQueue.maxBytes / chunk.count)
+        loop.run()
+        #expect(!queue.isFull && queue.bytes == 0)
+        #expect(rooms == 1)
+    }
+
     @Test func theFirstErrorEndsTheQueue() throws {
         let f = try Fixture()
         let loop = try EventLoop()
