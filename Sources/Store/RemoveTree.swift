@@ -49,18 +49,6 @@ func directoryEntries(fd: Int32, path: String) throws(StoreError) -> [[UInt8]] {
 }
 
 extension FileIO {
-    /// The names in `directory` (none when it does not exist): one readdir instead of a stat per
-    /// name asked about (a thousand paths' presence checks were a thousand failed stats).
-    public static func names(in directory: String) throws(StoreError) -> Set<String> {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return [] }
-            throw .lastSystem("open", directory)
-        }
-        defer { close(fd) }
-        return Set(try directoryEntries(fd: fd, path: directory).map { String(decoding: $0, as: UTF8.self) })
-    }
-
     /// Removes `path` and everything below it (read-only directories included), never following
     /// symlinks; absent is fine.
     public static func removeTree(_ path: String) throws(StoreError) {
