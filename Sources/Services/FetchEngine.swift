@@ -391,12 +391,10 @@ public final class FetchEngine {
         let table = ChunkTable(manifest: manifest)
         var wanted: [Int] = []
         var present: [Int] = []
-        // One listing of the store, not a stat per path of the manifest.
-        let inStore = try? FileIO.names(in: configuration.root.storeDirectory)
-        let root = configuration.root
-        func exists(_ p: Int) -> Bool {
-            inStore?.contains(manifest.paths[p].storePath.baseName) ?? root.exists(manifest.paths[p].storePath)
-        }
+        // One listing of the store, not a stat per path of the manifest (the cache reads it too).
+        let inStore: Set<String>
+        do { inStore = try FileIO.names(in: configuration.root.storeDirectory) } catch { return fail("\(error)") }
+        func exists(_ p: Int) -> Bool { inStore.contains(manifest.paths[p].storePath.baseName) }
         for i in closure {
             report.narBytes += manifest.paths[i].narSize
             if exists(i) {
@@ -422,7 +420,7 @@ public final class FetchEngine {
             try cache.create()
             try configuration.root.createStoreDirectory()
             cache.plan(manifest, paths: wanted)
-            let cached = try cache.verifiedPresent()
+            let cached = try cache.verifiedPresent(storeNames: inStore)
             report.chunksReused = cached.count
             var holding = table.chunks(ofPaths: present)
             for id in cached { if let i = table.index(of: id) { holding.insert(i) } }

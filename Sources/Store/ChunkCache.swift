@@ -81,10 +81,12 @@ public final class ChunkCache {
     }
 
     /// The planned chunks already here (in cache files, or in a staging tree a crash left),
-    /// hashed again: those whose bytes match their id in every place they go.
-    public func verifiedPresent() throws(StoreError) -> Set<ChunkID> {
+    /// hashed again: those whose bytes match their id in every place they go. `storeNames`: the
+    /// store directory's listing, when the caller has it already.
+    public func verifiedPresent(storeNames: Set<String>? = nil) throws(StoreError) -> Set<ChunkID> {
         // What a crash left, from one listing of each directory (a fresh fetch has none).
-        let inStore = try FileIO.names(in: root.storeDirectory)
+        let inStore: Set<String>
+        if let storeNames { inStore = storeNames } else { inStore = try FileIO.names(in: root.storeDirectory) }
         for a in assemblies where inStore.contains(NarImport.stagingName(a.path.baseName)) { try salvage(a) }
         let files = try FileIO.names(in: directory)
         let withFile = Set(assemblies.indices.filter { files.contains(assemblies[$0].path.baseName + ".nar") })
