@@ -53,7 +53,7 @@ let package = Package(
         // Pure protocol and swarm logic: manifest, chunks, frames, session state machines.
         .target(name: "Swarm", dependencies: ["NixFormats", "Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
-        .target(name: "Store", dependencies: ["NixFormats", "Sodium", "Swarm"]),
+        .target(name: "Store", dependencies: ["NixFormats", "Sodium", "Swarm", "CSystemShims"]),
 
         // Fuzzing: targets per decoder, a weak libFuzzer hook, and the driver executable.
         .target(name: "FuzzTargets", dependencies: ["NixFormats", "Swarm", "Sodium", "HTTP"]),

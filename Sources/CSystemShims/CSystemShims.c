@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "CSystemShims.h"
 #include <malloc.h>
 
@@ -28,4 +29,11 @@ int rookery_interface_up(const char *name) {
     }
     close(fd);
     return rc;
+}
+
+#include <fcntl.h>
+#include <stdio.h>
+
+int rookery_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE) == 0 ? 0 : -errno;
 }

@@ -30,6 +30,9 @@ public final class ChunkCache {
         var hasFile = false
         var importer: NarImport?
         var restored = false
+        /// Neither the path nor its staging tree was in the store when it was listed (or the
+        /// staging tree was salvaged and removed since).
+        var listedAbsent = false
 
         init(_ path: ManifestPath, layout: ChunkLayout, root: StoreRoot, directory: String) {
             self.path = path.storePath
@@ -46,8 +49,9 @@ public final class ChunkCache {
     public let directory: String
     let root: StoreRoot
     let checksNarHash: Bool
-    /// The root's store directory exists (made once, not checked again for each of 1000 paths).
-    private var storeDirectoryMade = false
+    /// The root's store directory, made and opened once for all paths (not checked and opened
+    /// again for each of 1000 paths).
+    private var storeDirectory: OpenDirectory?
     /// Paths restoring at once: each holds a file and a directory or two open.
     let maxImports: Int
     private var assemblies: [Assembly] = []
@@ -56,7 +60,10 @@ public final class ChunkCache {
     private var places: [ChunkID: [(assembly: Int, position: Int)]] = [:]
     private var importing = 0
 
-    public init(root: StoreRoot, checksNarHash: Bool = false, maxImports: Int = 64) {
+    /// Paths restoring at once unless told otherwise (shared out among a fetch's caches).
+    public static let defaultMaxImports = 64
+
+    public init(root: StoreRoot, checksNarHash: Bool = false, maxImports: Int = defaultMaxImports) {
         self.root = root
         self.checksNarHash = checksNarHash
         self.maxImports = maxImports
@@ -88,6 +95,7 @@ public final class ChunkCache {
         let inStore: Set<String>
         if let storeNames { inStore = storeNames } else { inStore = try FileIO.names(in: root.storeDirectory) }
         for a in assemblies where inStore.contains(NarImport.stagingName(a.path.baseName)) { try salvage(a) }
+        for a in assemblies { a.listedAbsent = !inStore.contains(a.path.baseName) }
         let files = try FileIO.names(in: directory)
         let withFile = Set(assemblies.indices.filter { files.contains(assemblies[$0].path.baseName + ".nar") })
         for i in withFile { assemblies[i].hasFile = true }
@@ -186,11 +194,13 @@ public final class ChunkCache {
 
     private func feed(_ a: Assembly, _ data: ArraySlice<UInt8>) throws(StoreError) {
         if a.importer == nil {
-            if !storeDirectoryMade {
+            if storeDirectory == nil {
                 try root.createStoreDirectory()
-                storeDirectoryMade = true
+                storeDirectory = try OpenDirectory(root.storeDirectory)
             }
-            a.importer = try NarImport(destination: a.destination, checksNarHash: checksNarHash)
+            a.importer = try NarImport(
+                into: storeDirectory!, name: a.path.baseName, checksNarHash: checksNarHash,
+                listedAbsent: a.listedAbsent)
             importing += 1
         }
         do {

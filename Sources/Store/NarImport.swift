@@ -5,6 +5,7 @@
 // While it grows, the bytes fed so far can be read back (`bytes`): the import keeps the NAR's
 // framing and where each file's contents went, so a peer can be served a chunk that went
 // straight into the staging tree.
+import CSystemShims
 import Glibc
 import NixFormats
 import Sodium
@@ -14,6 +15,8 @@ public final class NarImport {
     let parentDirectory: String
     let name: String
     let stagingName: String
+    /// Kept open for `parentFD` as long as this import lives.
+    private let directory: OpenDirectory
     private let parentFD: Int32
     private var parser: NarParser
     private let restorer: NarRestorer
@@ -28,34 +31,41 @@ public final class NarImport {
 
     /// Prepares to restore into `destination`, which must not exist. A stale staging tree left
     /// by a crash is removed first.
-    public init(destination: String, limits: NarLimits = NarLimits(), checksNarHash: Bool = true) throws(StoreError) {
+    public convenience init(destination: String, limits: NarLimits = NarLimits(), checksNarHash: Bool = true)
+        throws(StoreError)
+    {
+        let (parent, name) = splitPath(destination)
+        try self.init(
+            into: try OpenDirectory(parent), name: name, limits: limits, checksNarHash: checksNarHash,
+            listedAbsent: false)
+    }
+
+    /// Prepares to restore into `name` inside `directory`. `listedAbsent`: the caller, the only
+    /// writer there, listed the directory and found neither `name` nor its staging tree, so
+    /// neither is looked up again (a thousand small paths spent two failed lookups each in a
+    /// large store directory); the final rename still refuses to replace anything.
+    public init(
+        into directory: OpenDirectory, name: String, limits: NarLimits = NarLimits(), checksNarHash: Bool = true,
+        listedAbsent: Bool
+    ) throws(StoreError) {
         self.checksNarHash = checksNarHash
-        var dest = destination
-        while dest.count > 1 && dest.hasSuffix("/") { dest.removeLast() }
-        self.destination = dest
-        (parentDirectory, name) = splitPath(dest)
+        self.directory = directory
+        parentDirectory = directory.path
+        self.name = name
+        destination = (directory.path == "/" ? "" : directory.path) + "/" + name
         stagingName = Self.stagingName(name)
-        let fd = open(parentDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw .lastSystem("open", parentDirectory) }
-        parentFD = fd
-        var st = stat()
-        if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
-            close(fd)
-            throw .destinationExists(path: dest)
-        }
-        do {
-            try removeTree(parentFD: fd, name: stagingName, path: parentDirectory + "/" + stagingName)
-        } catch {
-            close(fd)
-            throw error
+        parentFD = directory.fd
+        if !listedAbsent {
+            var st = stat()
+            if fstatat(parentFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 { throw .destinationExists(path: destination) }
+            try removeTree(parentFD: parentFD, name: stagingName, path: parentDirectory + "/" + stagingName)
         }
         parser = NarParser(limits: limits)
-        restorer = NarRestorer(parentFD: fd, name: stagingName, displayPath: dest)
+        restorer = NarRestorer(parentFD: parentFD, name: stagingName, displayPath: destination)
     }
 
     deinit {
         if !finished { abort() }
-        close(parentFD)
     }
 
     /// Bytes of the NAR received so far.
@@ -92,6 +102,7 @@ public final class NarImport {
                 }
                 try restorer.apply(event)
             }
+            try restorer.settle()
             fed.framing(bytes[framed...])
         } catch let error as StoreError {
             abort()
@@ -121,12 +132,21 @@ public final class NarImport {
                     throw StoreError.hashMismatch(path: destination, expected: "\(expected.hash)", got: "\(hash)")
                 }
             }
-            // renameat2(RENAME_NOREPLACE) would be the one call; glibc's Swift module lacks it,
-            // and the destination was checked absent at start by this single writer.
-            if renameat(parentFD, stagingName, parentFD, name) != 0 {
-                throw StoreError.lastSystem("rename", destination)
+            // One call that refuses to replace: the destination may have appeared since the start
+            // (ENOTEMPTY: a directory there). Renaming does not change the tree's mtime.
+            switch rookery_rename_noreplace(parentFD, stagingName, parentFD, name) {
+            case 0: break
+            case -EEXIST, -ENOTEMPTY: throw StoreError.destinationExists(path: destination)
+            case -EINVAL:  // a file system without the flag: look, then rename
+                var st = stat()
+                if fstatat(parentFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                    throw StoreError.destinationExists(path: destination)
+                }
+                if renameat(parentFD, stagingName, parentFD, name) != 0 {
+                    throw StoreError.lastSystem("rename", destination)
+                }
+            case let rc: throw StoreError.system(call: "rename", path: destination, errno: -rc)
             }
-            _ = utimensat(parentFD, name, NarRestorer.canonicalTimes, AT_SYMLINK_NOFOLLOW)
             finished = true
             return (hash, size)
         } catch let error as StoreError {

@@ -2,8 +2,9 @@
 // applied as each node completes: files 0444 (0555 if executable), directories 0555, mtime 1
 // on everything, symlinks included. Every node is created fresh (O_EXCL, mkdirat, symlinkat)
 // relative to its parent's descriptor and opened with O_NOFOLLOW, so no symlink in the archive
-// can lead a write outside the destination. A file is created at its final size and with its
-// executable bit, so a tree left half-written by a crash dumps to the NAR's exact prefix (the
+// can lead a write outside the destination. A file is created with its final mode (when the
+// umask leaves it whole, else it is set at the end) and has its final size at the end of every
+// `feed` (`settle`), so a tree left half-written by a crash dumps to the NAR's exact prefix (the
 // unwritten rest of the file reads as zeros): the resumed fetch hashes its chunks from there.
 import Glibc
 import NixFormats
@@ -22,6 +23,8 @@ final class NarRestorer {
     private var pendingPath: String
     private var pendingRelative = ""
     private var file: (fd: Int32, path: String, relative: String, executable: Bool)?
+    /// The size of the open file until it is set (by its whole contents, or by `settle`).
+    private var unsizedFile: UInt64?
     private let parentFD: Int32
 
     /// Restores into `parentFD`/`name`, which must not exist yet.
@@ -70,23 +73,54 @@ final class NarRestorer {
                 throw .lastSystem("utimensat", pendingPath)
             }
         case .fileStart(let executable, let size):
-            let fd = openat(
-                currentDirectoryFD, pendingName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                executable ? 0o700 : 0o600)
+            // Opened for writing at creation, so a read-only mode does not stop the writes.
+            let mode: mode_t = Self.createdModesAreExact ? (executable ? 0o555 : 0o444) : (executable ? 0o700 : 0o600)
+            let fd = openat(currentDirectoryFD, pendingName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             if fd < 0 { throw .lastSystem("open", pendingPath) }
             file = (fd, pendingPath, pendingRelative, executable)
-            if size > 0 && ftruncate(fd, off_t(size)) != 0 { throw .lastSystem("ftruncate", pendingPath) }
+            unsizedFile = size > 0 ? size : nil
         case .fileData(let bytes):
             guard let f = file else { throw .nar(.eventOutOfOrder("file data outside a file")) }
+            // Contents that come whole size the file themselves (most files of small paths).
+            if unsizedFile == UInt64(bytes.count) { unsizedFile = nil }
+            try settle()
             var sink = FileDescriptorSink(fd: f.fd, name: f.path)
             try withBytes(bytes) { (raw) throws(StoreError) in try sink.write(raw) }
         case .fileEnd:
             guard let f = file else { throw .nar(.eventOutOfOrder("file end outside a file")) }
             file = nil
+            unsizedFile = nil
             defer { close(f.fd) }
-            if fchmod(f.fd, f.executable ? 0o555 : 0o444) != 0 { throw .lastSystem("chmod", f.path) }
+            if !Self.createdModesAreExact, fchmod(f.fd, f.executable ? 0o555 : 0o444) != 0 {
+                throw .lastSystem("chmod", f.path)
+            }
             try setCanonicalTime(fd: f.fd, path: f.path)
         }
+    }
+
+    /// Gives the open file its final size if it does not have it yet: called before its
+    /// contents are written in pieces, and at the end of each feed.
+    func settle() throws(StoreError) {
+        guard let f = file, let size = unsizedFile else { return }
+        unsizedFile = nil
+        if ftruncate(f.fd, off_t(size)) != 0 { throw .lastSystem("ftruncate", f.path) }
+    }
+
+    /// Whether a file created with mode 0444 or 0555 gets exactly that: the process's umask
+    /// (read once from /proc, Linux 4.7 on) clears none of those bits. Else modes are set after.
+    static let createdModesAreExact: Bool = {
+        guard let status = try? FileIO.read("/proc/self/status") else { return false }
+        return umaskKeepsStoreModes(statusText: String(decoding: status, as: UTF8.self))
+    }()
+
+    /// From /proc/self/status text: true when its `Umask:` clears none of 0555's bits.
+    static func umaskKeepsStoreModes(statusText: String) -> Bool {
+        for line in statusText.split(separator: "\n") where line.hasPrefix("Umask:") {
+            let digits = line.dropFirst("Umask:".count).filter { $0 != " " && $0 != "\t" }
+            guard let mask = UInt32(digits, radix: 8) else { return false }
+            return mask & 0o555 == 0
+        }
+        return false
     }
 
     /// Nix's store mtime (`mtimeStore = 1`).

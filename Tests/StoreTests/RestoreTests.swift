@@ -1,8 +1,9 @@
 import Foundation
 import NixFormats
-import Store
 import TestSupport
 import Testing
+
+@testable import Store
 
 func narOf(_ path: String) throws -> [UInt8] {
     var sink = MemorySink()
@@ -56,6 +57,17 @@ func entries(_ dir: String) -> [String] {
         #expect(mode("/x").0 == 0o555 && mode("/x").1 == 1)
         #expect(mode("/d").0 == 0o555 && mode("/d").1 == 1)
         #expect(mode("/l").1 == 1)
+    }
+
+    /// Files are created with their final mode only when the umask (from /proc/self/status)
+    /// leaves 0555 whole; anything unreadable means the modes are set afterwards.
+    @Test func umaskDecidesWhetherCreatedModesAreExact() {
+        #expect(NarRestorer.umaskKeepsStoreModes(statusText: "Name:\tx\nUmask:\t0022\nState:\tR\n"))
+        #expect(NarRestorer.umaskKeepsStoreModes(statusText: "Umask:\t0002\n"))
+        #expect(!NarRestorer.umaskKeepsStoreModes(statusText: "Umask:\t0077\n"))
+        #expect(!NarRestorer.umaskKeepsStoreModes(statusText: "Umask:\t0004\n"))
+        #expect(!NarRestorer.umaskKeepsStoreModes(statusText: "Umask:\tzz\n"))
+        #expect(!NarRestorer.umaskKeepsStoreModes(statusText: "Name:\tx\n"))
     }
 
     @Test func everyTruncationLeavesNothing() throws {
