@@ -1,12 +1,14 @@
 // Storing verified chunks and restoring store paths, off the loop thread. A thousand small paths
-// cost a thousand rounds of mkdir, create, write, chmod, utimes and rename in ext4, about 0.12 ms
-// each here; on the loop thread they held up reading the socket and answering peers. Jobs run
-// in the order added, a batch at a time on libuv's pool, with the chunk cache and store behind a
-// lock that the loop thread takes only to read a chunk for a peer (and to drop cache files at
-// the end, when nothing runs). At most `maxBytes` of chunk data wait: past it the engine holds
-// verdicts back, so no new requests go out until the disk catches up. A crash loses what waits
-// (verified, announced, not yet on disk): the rerun fetches it again, as it does what was on the
-// wire.
+// cost a thousand rounds of mkdir, create, write, utimes and rename in ext4; on the loop thread
+// they held up reading the socket and answering peers, and on one pool thread they were the
+// whole fetch's critical path, with the other core idle. So the planned paths are dealt out to
+// lanes in turn, each with its own chunk cache behind its own lock: a lane runs its jobs in the
+// order added, a batch at a time on libuv's pool, and lanes run side by side (ext4 creates files
+// in parallel; each path's jobs stay in one lane, in order). The loop thread takes a lane's lock
+// only to read a chunk for a peer, and to drop cache files at the end, when nothing runs. At
+// most `maxBytes` of chunk data wait: past it the engine holds verdicts back, so no new requests
+// go out until the disk catches up. A crash loses what waits (verified, announced, not yet on
+// disk): the rerun fetches it again, as it does what was on the wire.
 import Glibc
 import NixFormats
 import Runtime
@@ -24,13 +26,26 @@ final class DiskQueue {
         }
     }
 
+    /// A share of the planned paths: their chunk cache, and their jobs in order.
+    private final class Lane {
+        let cache: Locked<ChunkCache>
+        var pending: [Job] = []
+        var running = false
+
+        init(_ cache: ChunkCache) { self.cache = Locked(cache) }
+
+        var idle: Bool { !running && pending.isEmpty }
+    }
+
     private let loop: EventLoop
-    private let disk: LockedDisk
+    private let lanes: [Lane]
+    private let store: Locked<ChunkServer>
     /// Runs each job at once on the caller's thread (benchmarks that keep all on the loop).
     private let inline: Bool
     private let failed: (String) -> Void
-    private var pending: [Job] = []
-    private var running = false
+    /// The lane of each planned path, and the lanes (a bit each) of each of their chunks.
+    private var laneOfPath: [StorePath: Int] = [:]
+    private var lanesOfChunk: [ChunkID: UInt8] = [:]
     private var closed = false
     private var drained: [() -> Void] = []
     /// Called on the loop thread when a finished batch brought the bytes below `maxBytes`.
@@ -41,68 +56,119 @@ final class DiskQueue {
     /// client announced them (HAVE) when they verified, and a peer that asks is served from here.
     private var unwritten: [ChunkID: (data: ArraySlice<UInt8>, jobs: Int)] = [:]
     static let maxBytes = 8 << 20
+    static let maxLanes = 4
 
-    /// `failed` gets the first error, on the loop thread; later jobs are dropped.
+    /// `caches`: one per lane, not planned yet. `failed` gets the first error, on the loop thread;
+    /// later jobs are dropped.
     init(
-        loop: EventLoop, cache: ChunkCache, store: ChunkServer, inline: Bool,
+        loop: EventLoop, caches: [ChunkCache], store: ChunkServer, inline: Bool,
         failed: @escaping (String) -> Void
     ) {
+        precondition(!caches.isEmpty && caches.count <= Self.maxLanes)
         self.loop = loop
-        disk = LockedDisk(cache: cache, store: store)
+        lanes = caches.map(Lane.init)
+        self.store = Locked(store)
         self.inline = inline
         self.failed = failed
     }
 
+    /// Lanes for this process: one per libuv pool thread (they hash too), at most `maxLanes`
+    /// (the store directory's lock serialises every mkdir and rename in it).
+    static var laneCount: Int { min(max(EventLoop.poolThreads, 1), maxLanes) }
+
+    /// Deals the paths `indices` of `manifest` out to the lanes in turn and plans each lane's
+    /// cache; returns the planned chunks already on disk, intact in every place they go (see
+    /// `ChunkCache.verifiedPresent`). Before any job is added: it uses the caches unlocked.
+    func plan(_ manifest: Manifest, paths indices: [Int], storeNames: Set<String>) throws(StoreError) -> Set<ChunkID> {
+        precondition(lanes.allSatisfy(\.idle), "planned while jobs ran")
+        var present: [ChunkID: UInt8] = [:]
+        for (l, lane) in lanes.enumerated() {
+            let mine = stride(from: l, to: indices.count, by: lanes.count).map { indices[$0] }
+            for p in mine {
+                laneOfPath[manifest.paths[p].storePath] = l
+                for id in manifest.paths[p].chunks { lanesOfChunk[id, default: 0] |= 1 << l }
+            }
+            let cache = lane.cache.unlocked
+            try cache.create()
+            cache.plan(manifest, paths: mine)
+            for id in try cache.verifiedPresent(storeNames: storeNames) { present[id, default: 0] |= 1 << l }
+        }
+        return Set(present.filter { lanesOfChunk[$0.key] == $0.value }.keys)
+    }
+
     var isFull: Bool { bytes >= Self.maxBytes }
 
+    /// Queues `job` in the lane of its path (a chunk: in each lane with a path that holds it).
     func add(_ job: Job) {
         guard !closed else { return }
-        pending.append(job)
-        bytes += job.bytes
-        if case .store(let id, let data) = job { unwritten[id] = (data, (unwritten[id]?.jobs ?? 0) + 1) }
-        if !running { start() }
+        switch job {
+        case .store(let id, let data):
+            let mask = lanesOfChunk[id] ?? 0
+            for l in lanes.indices where mask & (1 << l) != 0 {
+                bytes += data.count
+                unwritten[id] = (data, (unwritten[id]?.jobs ?? 0) + 1)
+                add(job, to: l)
+            }
+        case .restore(let path):
+            if let l = laneOfPath[path] { add(job, to: l) }
+        }
+    }
+
+    private func add(_ job: Job, to l: Int) {
+        lanes[l].pending.append(job)
+        if !lanes[l].running { start(l) }
     }
 
     /// Runs `body` on the loop thread once every job added so far is done (now, when none is).
     func whenDrained(_ body: @escaping () -> Void) {
-        if !running && pending.isEmpty { body() } else { drained.append(body) }
+        if lanes.allSatisfy(\.idle) { body() } else { drained.append(body) }
+    }
+
+    /// A chunk this node holds: in memory until its store job ran, else from a lane's cache,
+    /// else from a restored path.
+    func read(_ id: ChunkID) -> [UInt8]? {
+        if let entry = unwritten[id] { return Array(entry.data) }
+        for lane in lanes { if let bytes = lane.cache.run({ $0.read(id) }) { return bytes } }
+        return store.run { (try? $0.read(id)) ?? nil }
     }
 
     /// A chunk's bytes while its store job is not done yet.
     func unwrittenChunk(_ id: ChunkID) -> [UInt8]? { unwritten[id].map { Array($0.data) } }
 
-    /// `body` with the cache and the store, between jobs.
-    func locked<R>(_ body: (ChunkCache, ChunkServer) -> R) -> R { disk.locked(body) }
+    /// Drops the cache files of `paths` (restored: the store serves their chunks now).
+    func removeCacheFiles(_ paths: [StorePath]) {
+        for path in paths {
+            guard let l = laneOfPath[path] else { continue }
+            lanes[l].cache.run { $0.remove(path) }
+        }
+    }
 
-    /// Drops what waits; a running batch finishes (a staging tree is never left half-renamed).
+    /// Drops what waits; running batches finish (a staging tree is never left half-renamed).
     func close() {
         closed = true
-        pending = []
+        for lane in lanes { lane.pending = [] }
         drained = []
     }
 
-    private func start() {
-        guard !closed else { return }
-        guard !pending.isEmpty else {
-            let waiting = drained
-            drained = []
-            for body in waiting { body() }
-            return
-        }
-        let batch = pending
-        pending = []
-        running = true
-        let disk = self.disk
-        guard !inline else { return finished(batch, disk.run(batch)) }
+    private func start(_ l: Int) {
+        let lane = lanes[l]
+        guard !closed, !lane.pending.isEmpty else { return }
+        let batch = lane.pending
+        lane.pending = []
+        lane.running = true
+        let cache = lane.cache
+        let store = self.store
+        guard !inline else { return finished(l, batch, Self.run(batch, cache, store)) }
         do {
-            try loop.runInPool({ disk.run(batch) }) { [weak self] error in self?.finished(batch, error) }
+            try loop.runInPool({ Self.run(batch, cache, store) }) { [weak self] error in self?.finished(l, batch, error)
+            }
         } catch {
-            finished(batch, disk.run(batch))
+            finished(l, batch, Self.run(batch, cache, store))
         }
     }
 
-    private func finished(_ batch: [Job], _ error: String?) {
-        running = false
+    private func finished(_ l: Int, _ batch: [Job], _ error: String?) {
+        lanes[l].running = false
         let wasFull = isFull
         for job in batch {
             bytes -= job.bytes
@@ -114,42 +180,27 @@ final class DiskQueue {
             close()
             return failed(error)
         }
-        start()
+        start(l)
+        if lanes.allSatisfy(\.idle) {
+            let waiting = drained
+            drained = []
+            for body in waiting { body() }
+        }
         if wasFull && !isFull { madeRoom?() }
     }
-}
 
-/// The chunk cache and the store, used by one thread at a time.
-private final class LockedDisk: @unchecked Sendable {
-    private let cache: ChunkCache
-    private let store: ChunkServer
-    private var mutex = pthread_mutex_t()
-
-    init(cache: ChunkCache, store: ChunkServer) {
-        self.cache = cache
-        self.store = store
-        pthread_mutex_init(&mutex, nil)
-    }
-
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    func locked<R>(_ body: (ChunkCache, ChunkServer) -> R) -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body(cache, store)
-    }
-
-    /// Runs the jobs in order, each under the lock (a peer's read waits for one job at most);
-    /// the first error stops them.
-    func run(_ jobs: [DiskQueue.Job]) -> String? {
+    /// Runs the jobs in order, each under the lane's lock (a peer's read waits for one job at
+    /// most); the first error stops them. A restore takes a chunk it shares with a path already
+    /// on disk from the store.
+    private static func run(_ jobs: [Job], _ cache: Locked<ChunkCache>, _ store: Locked<ChunkServer>) -> String? {
         for job in jobs {
-            let error: String? = locked { cache, store in
+            let error: String? = cache.run { cache in
                 do {
                     switch job {
                     case .store(let id, let data):
                         try cache.write(id, data)
                     case .restore(let path):
-                        try cache.restore(path) { id in (try? store.read(id)) ?? nil }
+                        try cache.restore(path) { id in store.run { (try? $0.read(id)) ?? nil } }
                     }
                     return nil
                 } catch {
@@ -160,4 +211,26 @@ private final class LockedDisk: @unchecked Sendable {
         }
         return nil
     }
+}
+
+/// A value used by one thread at a time.
+final class Locked<Value>: @unchecked Sendable {
+    private let value: Value
+    private var mutex = pthread_mutex_t()
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    func run<R>(_ body: (Value) -> R) -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body(value)
+    }
+
+    /// The value without the lock, for the owner while no other thread can use it.
+    var unlocked: Value { value }
 }

@@ -91,7 +91,6 @@ public final class FetchEngine {
     let loop: EventLoop
     let configuration: Configuration
     public let nodeID: [UInt8]
-    let cache: ChunkCache
     let store: ChunkServer
     private var client: SwarmClient?
     private var links: [Int: Link] = [:]
@@ -143,11 +142,16 @@ public final class FetchEngine {
         self.loop = loop
         self.configuration = configuration
         self.nodeID = nodeID
-        cache = ChunkCache(root: configuration.root, checksNarHash: configuration.checksNarHash)
         store = ChunkServer(store: configuration.root)
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
         hashing = ChunkHashQueue(loop: loop) { [weak self] verdicts in self?.deliver(verdicts) }
-        disk = DiskQueue(loop: loop, cache: cache, store: store, inline: configuration.hashesOnLoop) {
+        let lanes = configuration.hashesOnLoop ? 1 : DiskQueue.laneCount
+        let caches = (0..<lanes).map { _ in
+            ChunkCache(
+                root: configuration.root, checksNarHash: configuration.checksNarHash,
+                maxImports: ChunkCache.defaultMaxImports / lanes)
+        }
+        disk = DiskQueue(loop: loop, caches: caches, store: store, inline: configuration.hashesOnLoop) {
             [weak self] line in self?.fail(line)
         }
         disk.madeRoom = { [weak self] in self?.releaseVerdicts() }
@@ -417,10 +421,8 @@ public final class FetchEngine {
         report.paths = closure.count
         report.pathsAlreadyPresent = closure.count - wanted.count
         do {
-            try cache.create()
             try configuration.root.createStoreDirectory()
-            cache.plan(manifest, paths: wanted)
-            let cached = try cache.verifiedPresent(storeNames: inStore)
+            let cached = try disk.plan(manifest, paths: wanted, storeNames: inStore)
             report.chunksReused = cached.count
             var holding = table.chunks(ofPaths: present)
             for id in cached { if let i = table.index(of: id) { holding.insert(i) } }
@@ -430,12 +432,7 @@ public final class FetchEngine {
         }
     }
 
-    /// A chunk this node holds: in memory until its store job ran, then from the chunk cache,
-    /// else from a restored path.
-    private func readChunk(_ id: ChunkID) -> [UInt8]? {
-        if let bytes = disk.unwrittenChunk(id) { return bytes }
-        return disk.locked { cache, store in cache.read(id) ?? ((try? store.read(id)) ?? nil) }
-    }
+    private func readChunk(_ id: ChunkID) -> [UInt8]? { disk.read(id) }
 
     private func finish() {
         guard let manifest = client?.manifest else { return }
@@ -474,7 +471,7 @@ public final class FetchEngine {
         if let client { report.swarm = client.statistics }
         if case .finished = result, !configuration.servesOnly, let manifest = client?.manifest {
             // Restored paths serve their chunks from the store now; the cache copies go.
-            disk.locked { cache, _ in for p in closure { cache.remove(manifest.paths[p].storePath) } }
+            disk.removeCacheFiles(closure.map { manifest.paths[$0].storePath })
         }
         if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()

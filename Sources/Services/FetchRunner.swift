@@ -5,7 +5,7 @@ import Sodium
 
 public enum FetchRunner {
     public static func run(_ configuration: FetchEngine.Configuration) throws(RuntimeError) -> FetchEngine.Outcome {
-        EventLoop.leaveACoreForTheLoop()
+        EventLoop.onePoolThreadPerCore()
         let loop = try EventLoop()
         let engine = FetchEngine(loop: loop, configuration: configuration, nodeID: randomBytes(16))
         let signals = try SignalWatcher(loop: loop) { signal in

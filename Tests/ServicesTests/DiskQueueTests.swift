@@ -12,37 +12,45 @@ import Testing
 @testable import Services
 
 @Suite struct DiskQueueTests {
-    /// A one-file store path (200 KiB) in 64 KiB chunks, planned into a cache under a fresh root.
+    /// One-file store paths (200 KiB each, contents by seed: equal seeds, equal chunks) in 64 KiB
+    /// chunks, to be fetched into a fresh root.
     struct Fixture {
         let tmp = TemporaryDirectory()
-        let nar: [UInt8]
+        let nars: [[UInt8]]
         let layout: ChunkLayout
-        let path: ManifestPath
+        let paths: [ManifestPath]
         let root: StoreRoot
-        let cache: ChunkCache
+        let manifest: Manifest
+        var nar: [UInt8] { nars[0] }
+        var path: ManifestPath { paths[0] }
 
-        init() throws {
-            let file = tmp.sub("blob")
-            try FileIO.writeNew(file, TreeBuilder.bytes(200 << 10, seed: 3), mode: 0o444, durable: false)
-            var sink = MemorySink()
-            try NarDumper().dump(path: file, to: &sink)
-            let nar = sink.bytes
+        init(seeds: [UInt64] = [3]) throws {
             let layout = try ChunkLayout(chunkSize: 64 * 1024)
-            let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { i in
-                ChunkID(of: nar[Self.range(i, layout, nar.count)])
+            var nars: [[UInt8]] = []
+            var paths: [ManifestPath] = []
+            for (n, seed) in seeds.enumerated() {
+                let file = tmp.sub("blob\(n)")
+                try FileIO.writeNew(file, TreeBuilder.bytes(200 << 10, seed: seed), mode: 0o444, durable: false)
+                var sink = MemorySink()
+                try NarDumper().dump(path: file, to: &sink)
+                let nar = sink.bytes
+                let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { i in
+                    ChunkID(of: nar[Self.range(i, layout, nar.count)])
+                }
+                let storePath = try StorePath("/nix/store/" + String(repeating: "b", count: 32) + "-blob\(n)")
+                nars.append(nar)
+                paths.append(
+                    ManifestPath(
+                        storePath: storePath, narHash: SHA256.hash(nar), narSize: UInt64(nar.count), references: [],
+                        chunks: ids))
             }
-            self.nar = nar
+            self.nars = nars
+            self.paths = paths
             self.layout = layout
-            let storePath = try StorePath("/nix/store/" + String(repeating: "b", count: 32) + "-blob")
-            path = ManifestPath(
-                storePath: storePath, narHash: SHA256.hash(nar), narSize: UInt64(nar.count), references: [],
-                chunks: ids)
-            let manifest = Manifest(layout: layout, createdAt: 0, label: "t", toplevels: [storePath], paths: [path])
+            manifest = Manifest(
+                layout: layout, createdAt: 0, label: "t", toplevels: paths.map(\.storePath), paths: paths)
             root = StoreRoot(root: tmp.sub("root"))
             try root.createStoreDirectory()
-            cache = ChunkCache(root: root)
-            try cache.create()
-            cache.plan(manifest, paths: [0])
         }
 
         static func range(_ i: Int, _ layout: ChunkLayout, _ count: Int) -> Range<Int> {
@@ -50,18 +58,75 @@ import Testing
             return Int(r.lowerBound)..<Int(r.upperBound)
         }
 
-        func chunk(_ i: Int) -> ArraySlice<UInt8> { nar[Self.range(i, layout, nar.count)] }
+        func chunk(_ i: Int, of p: Int = 0) -> ArraySlice<UInt8> { nars[p][Self.range(i, layout, nars[p].count)] }
 
-        func queue(_ loop: EventLoop, failed: @escaping (String) -> Void) -> DiskQueue {
-            DiskQueue(loop: loop, cache: cache, store: ChunkServer(store: root), inline: false, failed: failed)
+        /// A queue with `lanes` lanes, planned for `planned` (every path); what was on disk.
+        func plannedQueue(
+            _ loop: EventLoop, lanes: Int = 1, planned: [Int]? = nil, failed: @escaping (String) -> Void
+        ) throws -> (DiskQueue, Set<ChunkID>) {
+            let queue = DiskQueue(
+                loop: loop, caches: (0..<lanes).map { _ in ChunkCache(root: root) }, store: ChunkServer(store: root),
+                inline: false, failed: failed)
+            let present = try queue.plan(manifest, paths: planned ?? Array(paths.indices), storeNames: [])
+            return (queue, present)
         }
+
+        func queue(_ loop: EventLoop, failed: @escaping (String) -> Void) throws -> DiskQueue {
+            let (queue, present) = try plannedQueue(loop, failed: failed)
+            #expect(present.isEmpty)
+            return queue
+        }
+
+        func dump(_ p: Int) throws -> [UInt8] {
+            var sink = MemorySink()
+            try NarDumper().dump(path: root.realPath(paths[p].storePath), to: &sink)
+            return sink.bytes
+        }
+    }
+
+    /// Paths dealt out to two lanes restore side by side; a chunk two paths in different lanes
+    /// share arrives once and reaches both.
+    @Test func lanesRestoreTheirPathsAndShareChunks() throws {
+        let f = try Fixture(seeds: [3, 3, 4])
+        #expect(f.paths[0].chunks == f.paths[1].chunks && f.paths[0].chunks != f.paths[2].chunks)
+        let loop = try EventLoop()
+        var failures: [String] = []
+        let (queue, present) = try f.plannedQueue(loop, lanes: 2) { failures.append($0) }
+        #expect(present.isEmpty)
+        var drained = false
+        for p in [0, 2] {
+            for i in f.paths[p].chunks.indices { queue.add(.store(f.paths[p].chunks[i], f.chunk(i, of: p))) }
+        }
+        // Paths 0 and 2 in lane 0, path 1 in lane 1: the shared chunks wait in both.
+        #expect(queue.bytes == f.nars[0].count * 2 + f.nars[2].count)
+        for p in f.paths.indices { queue.add(.restore(f.paths[p].storePath)) }
+        queue.whenDrained { drained = true }
+        loop.run()
+        #expect(failures.isEmpty && drained && queue.bytes == 0)
+        for p in f.paths.indices { #expect(try f.dump(p) == f.nars[p], "path \(p)") }
+    }
+
+    /// After a crash, a chunk counts as held only if it is intact in every lane that wants it.
+    @Test func aChunkIsHeldOnlyWhereEveryLaneHasIt() throws {
+        let f = try Fixture(seeds: [3, 3, 4])
+        let loop = try EventLoop()
+        do {
+            // One lane with paths 0 and 2 only: chunk 1 of each waits in its cache file.
+            let (first, _) = try f.plannedQueue(loop, planned: [0, 2]) { Issue.record("unexpected: \($0)") }
+            first.add(.store(f.paths[0].chunks[1], f.chunk(1, of: 0)))
+            first.add(.store(f.paths[2].chunks[1], f.chunk(1, of: 2)))
+            loop.run()
+        }
+        // Two lanes: path 1 (lane 1) shares path 0's chunks and has none of them.
+        let (_, present) = try f.plannedQueue(loop, lanes: 2) { Issue.record("unexpected: \($0)") }
+        #expect(present == [f.paths[2].chunks[1]])
     }
 
     @Test func jobsRunInOrderAndChunksAreReadableMeanwhile() throws {
         let f = try Fixture()
         let loop = try EventLoop()
         var failures: [String] = []
-        let queue = f.queue(loop) { failures.append($0) }
+        let queue = try f.queue(loop) { failures.append($0) }
         var drained = false
         // Chunks 1… before 0: they wait in the cache file until 0 comes, then the restore.
         for i in [2, 1, 3, 0] { queue.add(.store(f.path.chunks[i], f.chunk(i))) }
@@ -84,7 +149,7 @@ import Testing
     @Test func aFullQueueSaysWhenItHasRoomAgain() throws {
         let f = try Fixture()
         let loop = try EventLoop()
-        let queue = f.queue(loop) { Issue.record("unexpected failure: \($0)") }
+        let queue = try f.queue(loop) { Issue.record("unexpected failure: \($0)") }
         var rooms = 0
         queue.madeRoom = { rooms += 1 }
         let chunk = f.chunk(0)
@@ -103,7 +168,7 @@ import Testing
         let f = try Fixture()
         let loop = try EventLoop()
         var failures: [String] = []
-        let queue = f.queue(loop) { failures.append($0) }
+        let queue = try f.queue(loop) { failures.append($0) }
         var drained = false
         queue.add(.store(f.path.chunks[0], f.chunk(0)))
         // Chunks 1… were never stored: the restore cannot finish.
