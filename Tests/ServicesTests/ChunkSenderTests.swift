@@ -1,6 +1,6 @@
 // The seed's and peers' chunk sending over a real loopback socket: chunks go to the socket
-// directly (file pieces by sendfile) while nothing is queued, and the part a full socket did not
-// take goes through a write buffer. Whatever the split, the reader gets whole frames in order.
+// directly (a large one-file chunk by sendfile, others as one copied write) while nothing is
+// queued, and the part a full socket did not take goes through a write buffer. Whatever the split, the reader gets whole frames in order.
 import Glibc
 import Runtime
 import Store
@@ -11,6 +11,18 @@ import Testing
 @testable import Services
 
 @Suite struct ChunkSenderTests {
+    /// Only a large chunk that is one file's bytes goes by sendfile; framing and file pieces
+    /// together, or anything small, go as one copied write.
+    @Test func whatGoesAsOneCopy() {
+        let big = ChunkSender.copiedChunkLimit + 1
+        #expect(!ChunkSender.sendsAsOneCopy(OutgoingChunk(pieces: [.file(path: "/f", offset: 0, count: big)])))
+        #expect(ChunkSender.sendsAsOneCopy(OutgoingChunk(pieces: [.file(path: "/f", offset: 0, count: big - 1)])))
+        #expect(
+            ChunkSender.sendsAsOneCopy(
+                OutgoingChunk(pieces: [.bytes([1, 2]), .file(path: "/f", offset: 0, count: big), .bytes([3])])))
+        #expect(ChunkSender.sendsAsOneCopy(OutgoingChunk(bytes: [UInt8](repeating: 0, count: big))))
+    }
+
     @Test func chunksFromFilesAndMemoryArriveWholeThroughAFullSocket() throws {
         let dir = TemporaryDirectory()
         let path = dir.sub("blob")
@@ -21,12 +33,12 @@ import Testing
         let memory = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let outgoing = [
             OutgoingChunk(pieces: [.bytes(framing[...]), .file(path: path, offset: 0, count: 3 << 20)]),
-            OutgoingChunk(pieces: [.file(path: path, offset: 3 << 20, count: 3 << 20), .bytes(framing[2...])]),
+            OutgoingChunk(pieces: [.file(path: path, offset: 3 << 20, count: 3 << 20)]),
             OutgoingChunk(bytes: memory),
             OutgoingChunk(pieces: [.file(path: path, offset: 17, count: 100_000)]),
         ]
         let expected: [[UInt8]] = [
-            framing + file[..<(3 << 20)], Array(file[(3 << 20)...]) + framing[2...], memory,
+            framing + file[..<(3 << 20)], Array(file[(3 << 20)...]), memory,
             Array(file[17..<100_017]),
         ]
         let ids = expected.map { ChunkID(of: $0) }
