@@ -135,12 +135,14 @@ final class DiskQueue {
     /// A chunk's bytes while its store job is not done yet.
     func unwrittenChunk(_ id: ChunkID) -> [UInt8]? { unwritten[id].map { Array($0.data) } }
 
-    /// Drops the cache files of `paths` (restored: the store serves their chunks now).
-    func removeCacheFiles(_ paths: [StorePath]) {
+    /// Drops the cache files of `paths` (restored: the store serves their chunks now) and the
+    /// lanes' staging folders, empty now.
+    func tidy(restored paths: [StorePath]) {
         for path in paths {
             guard let l = laneOfPath[path] else { continue }
             lanes[l].cache.run { $0.remove(path) }
         }
+        for lane in lanes { lane.cache.run { $0.removeEmptyStagingFolder() } }
     }
 
     /// Drops what waits; running batches finish (a staging tree is never left half-renamed).

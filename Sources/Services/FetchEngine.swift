@@ -146,10 +146,10 @@ public final class FetchEngine {
         gate = UploadGate(loop: loop, bytesPerSecond: configuration.uploadBytesPerSecond)
         hashing = ChunkHashQueue(loop: loop) { [weak self] verdicts in self?.deliver(verdicts) }
         let lanes = configuration.hashesOnLoop ? 1 : DiskQueue.laneCount
-        let caches = (0..<lanes).map { _ in
+        let caches = (0..<lanes).map { lane in
             ChunkCache(
                 root: configuration.root, checksNarHash: configuration.checksNarHash,
-                maxImports: ChunkCache.defaultMaxImports / lanes)
+                maxImports: ChunkCache.defaultMaxImports / lanes, lane: lane)
         }
         disk = DiskQueue(loop: loop, caches: caches, store: store, inline: configuration.hashesOnLoop) {
             [weak self] line in self?.fail(line)
@@ -471,7 +471,7 @@ public final class FetchEngine {
         if let client { report.swarm = client.statistics }
         if case .finished = result, !configuration.servesOnly, let manifest = client?.manifest {
             // Restored paths serve their chunks from the store now; the cache copies go.
-            disk.removeCacheFiles(closure.map { manifest.paths[$0].storePath })
+            disk.tidy(restored: closure.map { manifest.paths[$0].storePath })
         }
         if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()

@@ -1,7 +1,8 @@
 // Restores one NAR stream into a destination atomically: bytes are hashed and parsed as they
-// arrive, the tree is built under a staging name beside the destination, and only a complete
-// archive (with the expected hash and size, when given) is renamed into place. Anything else
-// removes the staging tree, so no half-written path is ever visible under the final name.
+// arrive, the tree is built under a staging name beside the destination (or under its own name
+// in a staging folder on the same file system), and only a complete archive (with the expected
+// hash and size, when given) is renamed into place. Anything else removes the staging tree, so
+// no half-written path is ever visible under the final name.
 // While it grows, the bytes fed so far can be read back (`bytes`): the import keeps the NAR's
 // framing and where each file's contents went, so a peer can be served a chunk that went
 // straight into the staging tree.
@@ -12,12 +13,13 @@ import Sodium
 
 public final class NarImport {
     public let destination: String
-    let parentDirectory: String
     let name: String
     let stagingName: String
-    /// Kept open for `parentFD` as long as this import lives.
+    /// Kept open for `parentFD` and `stagingFD` as long as this import lives.
     private let directory: OpenDirectory
+    private let staging: OpenDirectory
     private let parentFD: Int32
+    private let stagingFD: Int32
     private var parser: NarParser
     private let restorer: NarRestorer
     private var hashing = NarHashingSink()
@@ -40,29 +42,34 @@ public final class NarImport {
             listedAbsent: false)
     }
 
-    /// Prepares to restore into `name` inside `directory`. `listedAbsent`: the caller, the only
-    /// writer there, listed the directory and found neither `name` nor its staging tree, so
-    /// neither is looked up again (a thousand small paths spent two failed lookups each in a
-    /// large store directory); the final rename still refuses to replace anything.
+    /// Prepares to restore into `name` inside `directory`, the tree growing as `name` in
+    /// `staging` if given (same file system), else as `.<name>.rookery-partial` beside it.
+    /// `listedAbsent`: the caller, the only writer there, listed the directories and found neither
+    /// `name` nor its staging tree, so neither is looked up again (a thousand small paths spent
+    /// two failed lookups each in a large store directory); the final rename still refuses to
+    /// replace anything.
     public init(
-        into directory: OpenDirectory, name: String, limits: NarLimits = NarLimits(), checksNarHash: Bool = true,
-        listedAbsent: Bool
+        into directory: OpenDirectory, name: String, stagingIn staging: OpenDirectory? = nil,
+        limits: NarLimits = NarLimits(), checksNarHash: Bool = true, listedAbsent: Bool
     ) throws(StoreError) {
         self.checksNarHash = checksNarHash
         self.directory = directory
-        parentDirectory = directory.path
+        self.staging = staging ?? directory
         self.name = name
         destination = (directory.path == "/" ? "" : directory.path) + "/" + name
-        stagingName = Self.stagingName(name)
+        stagingName = staging == nil ? Self.stagingName(name) : name
         parentFD = directory.fd
+        stagingFD = self.staging.fd
         if !listedAbsent {
             var st = stat()
             if fstatat(parentFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 { throw .destinationExists(path: destination) }
-            try removeTree(parentFD: parentFD, name: stagingName, path: parentDirectory + "/" + stagingName)
+            try removeTree(parentFD: stagingFD, name: stagingName, path: self.staging.path + "/" + stagingName)
         }
         parser = NarParser(limits: limits)
-        restorer = NarRestorer(parentFD: parentFD, name: stagingName, displayPath: destination)
+        restorer = NarRestorer(parentFD: stagingFD, name: stagingName, displayPath: destination)
     }
+
+    private var stagingTree: String { staging.path + "/" + stagingName }
 
     deinit {
         if !finished { abort() }
@@ -73,18 +80,12 @@ public final class NarImport {
 
     static func stagingName(_ name: String) -> String { ".\(name).rookery-partial" }
 
-    /// Where the tree of `destination` grows until it is complete.
-    public static func stagingPath(of destination: String) -> String {
-        let (parent, name) = splitPath(destination)
-        return parent + "/" + stagingName(name)
-    }
-
     /// NAR bytes `range` of what was fed so far, read back from the staging tree.
     public func bytes(_ range: Range<UInt64>) throws(StoreError) -> [UInt8] {
         guard !finished, range.upperBound <= byteTotal else {
             throw .sizeMismatch(path: destination, expected: byteTotal, got: range.upperBound)
         }
-        let index = fed.index(realPath: parentDirectory + "/" + stagingName, upTo: range.upperBound)
+        let index = fed.index(realPath: stagingTree, upTo: range.upperBound)
         return try index.bytes(range)
     }
 
@@ -134,7 +135,7 @@ public final class NarImport {
             }
             // One call that refuses to replace: the destination may have appeared since the start
             // (ENOTEMPTY: a directory there). Renaming does not change the tree's mtime.
-            switch rookery_rename_noreplace(parentFD, stagingName, parentFD, name) {
+            switch rookery_rename_noreplace(stagingFD, stagingName, parentFD, name) {
             case 0: break
             case -EEXIST, -ENOTEMPTY: throw StoreError.destinationExists(path: destination)
             case -EINVAL:  // a file system without the flag: look, then rename
@@ -142,7 +143,7 @@ public final class NarImport {
                 if fstatat(parentFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
                     throw StoreError.destinationExists(path: destination)
                 }
-                if renameat(parentFD, stagingName, parentFD, name) != 0 {
+                if renameat(stagingFD, stagingName, parentFD, name) != 0 {
                     throw StoreError.lastSystem("rename", destination)
                 }
             case let rc: throw StoreError.system(call: "rename", path: destination, errno: -rc)
@@ -167,6 +168,6 @@ public final class NarImport {
     public func abort() {
         guard !finished else { return }
         finished = true
-        try? removeTree(parentFD: parentFD, name: stagingName, path: parentDirectory + "/" + stagingName)
+        try? removeTree(parentFD: stagingFD, name: stagingName, path: stagingTree)
     }
 }

@@ -65,7 +65,8 @@ import Testing
             _ loop: EventLoop, lanes: Int = 1, planned: [Int]? = nil, failed: @escaping (String) -> Void
         ) throws -> (DiskQueue, Set<ChunkID>) {
             let queue = DiskQueue(
-                loop: loop, caches: (0..<lanes).map { _ in ChunkCache(root: root) }, store: ChunkServer(store: root),
+                loop: loop, caches: (0..<lanes).map { ChunkCache(root: root, lane: $0) },
+                store: ChunkServer(store: root),
                 inline: false, failed: failed)
             let present = try queue.plan(manifest, paths: planned ?? Array(paths.indices), storeNames: [])
             return (queue, present)

@@ -16,7 +16,7 @@ private struct CacheFixture {
     var path: ManifestPath { manifest.paths[0] }
     var destination: String { root.realPath(path.storePath) }
     var cacheFile: String { root.root + "/nix/var/rookery/chunks/" + path.storePath.baseName + ".nar" }
-    var staging: String { root.root + "/nix/store/." + path.storePath.baseName + ".rookery-partial" }
+    var staging: String { root.root + "/nix/store/.rookery-staging/0/" + path.storePath.baseName }
 
     init() throws {
         let tree = try #require(TreeBuilder.referenceTrees.first { $0.0 == "mixed-dir" }?.1)
@@ -77,7 +77,12 @@ private struct CacheFixture {
         #expect(written.count == count)
         #expect(cache.isRestored(f.path.storePath))
         #expect(try narOf(f.destination) == f.nar)
+        // Renamed out of the staging folder with Nix's metadata intact.
+        var st = stat()
+        #expect(lstat(f.destination, &st) == 0 && st.st_mtim.tv_sec == 1 && st.st_mode & 0o7777 == 0o555)
         #expect(!FileManager.default.fileExists(atPath: f.staging))
+        cache.removeEmptyStagingFolder()
+        #expect(!FileManager.default.fileExists(atPath: f.root.storeDirectory + "/.rookery-staging"))
         #expect(FileManager.default.fileExists(atPath: f.cacheFile) == (order != "in order"))
         cache.remove(f.path.storePath)
         #expect(!FileManager.default.fileExists(atPath: f.cacheFile))

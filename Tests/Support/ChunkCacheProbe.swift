@@ -1,7 +1,7 @@
 // Looks into an agent's chunk cache from outside (tests that kill agents mid-fetch): how much
 // is on disk, and which chunks of which paths are there intact. Independent of the agent's
 // code on purpose: it reads the cache files and hashes the slots itself, and has real Nix dump
-// the staging trees that chunks coming in order went into (`.<name>.rookery-partial`).
+// the staging trees that chunks coming in order went into (`.rookery-staging/<lane>/<name>`).
 import Foundation
 import Glibc
 import Sodium
@@ -9,8 +9,16 @@ import Sodium
 public enum ChunkCacheProbe {
     public static func directory(_ root: String) -> String { root + "/nix/var/rookery/chunks" }
 
-    static func stagingTree(_ root: String, _ baseName: String) -> String {
-        root + "/nix/store/." + baseName + ".rookery-partial"
+    /// The staging trees under ROOT's store, in every lane's folder.
+    public static func stagingTrees(_ root: String) -> [String] {
+        let folders = root + "/nix/store/.rookery-staging"
+        var trees: [String] = []
+        for lane in (try? FileManager.default.contentsOfDirectory(atPath: folders)) ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folders + "/" + lane)) ?? [] {
+                trees.append(folders + "/" + lane + "/" + name)
+            }
+        }
+        return trees
     }
 
     /// Bytes allocated on disk under the cache and the staging trees (holes do not count).
@@ -20,10 +28,7 @@ public enum ChunkCacheProbe {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? [] {
             sum += blocks(cache + "/" + name)
         }
-        let store = root + "/nix/store"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []
-        where name.hasSuffix(".rookery-partial") {
-            let tree = store + "/" + name
+        for tree in stagingTrees(root) {
             sum += blocks(tree)
             for sub in FileManager.default.subpaths(atPath: tree) ?? [] { sum += blocks(tree + "/" + sub) }
         }
@@ -43,10 +48,10 @@ public enum ChunkCacheProbe {
         home: String
     ) throws -> Set<String> {
         var intact: Set<String> = []
-        for p in paths where FileManager.default.fileExists(atPath: stagingTree(root, p.baseName)) {
-            let dump = try NixTool.nix(
-                "nix-store", ["--store", root, "--dump", stagingTree(root, p.baseName)], home: home
-            ).stdout
+        let trees = stagingTrees(root)
+        for p in paths {
+            guard let tree = trees.first(where: { $0.hasSuffix("/" + p.baseName) }) else { continue }
+            let dump = try NixTool.nix("nix-store", ["--store", root, "--dump", tree], home: home).stdout
             for (i, id) in p.ids.enumerated() {
                 let start = Int(UInt64(i) * p.chunkSize)
                 let end = Int(min(UInt64(start) + p.chunkSize, p.narSize))
