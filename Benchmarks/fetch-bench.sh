@@ -85,11 +85,19 @@ fetch() { # toplevel root -> prints "seconds maxrss_kib"
 # table block: after nix-build's 1000 temporary directories or a deleted root, 43 % of a
 # 1000-path fetch under perf went to __ext4_new_inode → recently_deleted, and small ÷ large
 # ranged 1.25–2.17 over runs.
+fs="$work"
+if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && [ -d /dev/shm ]; then
+  # Allocated up front, as a disk's blocks are (sparse, the first fetch paid for tmpfs pages).
+  { fallocate -l 2G "$image" 2>/dev/null || truncate -s 2G "$image"; } && mkfs.ext4 -q -F "$image" && mkdir -p "$work/ext4" && mount -o loop "$image" "$work/ext4" && fs="$work/ext4"
+fi
+where=$([ "$fs" = "$work/ext4" ] && echo "journaled ext4 in RAM" || echo "this disk")
 # This VM's hypervisor backs guest RAM only when the guest first touches it: writing into pages
 # this machine never used runs at a third of the speed of reused ones (dd of 2 GiB into
 # /dev/shm: 5.5 s, then 1.3 and 0.8 s). 61 % of a first fetch under perf was the kernel copying
 # into fresh page-cache pages, and it took 1.6-1.8 s against 0.6 s into pages used before. A lab
-# client's RAM is its own, so the fetches below write into pages touched once first; the line
+# client's RAM is its own, so the fetches below write into pages touched once first, right
+# before the first fetch: this VM also hands freed pages back to its host within seconds (free
+# page reporting; DAMON pages out cold page cache), after which they are slow again. The line
 # "memory" shows the effect, measured here.
 touch_mib=4096
 touched=""
@@ -101,12 +109,6 @@ if [ -d /dev/shm ] && [ "$avail_mib" -gt $((touch_mib + 4096)) ]; then
     touched="$touched $pass $(python3 -c "print(f'{$t1 - $t0:.2f}')") s"
   done
 fi
-fs="$work"
-if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && [ -d /dev/shm ]; then
-  # Allocated up front, as a disk's blocks are (sparse, the first fetch paid for tmpfs pages).
-  { fallocate -l 2G "$image" 2>/dev/null || truncate -s 2G "$image"; } && mkfs.ext4 -q -F "$image" && mkdir -p "$work/ext4" && mount -o loop "$image" "$work/ext4" && fs="$work/ext4"
-fi
-where=$([ "$fs" = "$work/ext4" ] && echo "journaled ext4 in RAM" || echo "this disk")
 # The first fetch: the seed indexes the path as it is first asked for.
 read -r large_s large_rss < <(fetch "$large" "$fs/root-large")
 # Small ÷ large: seven alternating fetches each into a fresh root, medians. The root of the
