@@ -3,21 +3,22 @@
 // on everything, symlinks included. Every node is created fresh (O_EXCL, mkdirat, symlinkat)
 // relative to its parent's descriptor and opened with O_NOFOLLOW, so no symlink in the archive
 // can lead a write outside the destination. A file is created with its final mode (when the
-// umask leaves it whole, else it is set at the end) and has its final size at the end of every
-// `feed` (`settle`), so a tree left half-written by a crash dumps to the NAR's exact prefix (the
-// unwritten rest of the file reads as zeros): the resumed fetch hashes its chunks from there.
+// umask leaves it whole, else it is set at the end), and so is a directory where this process
+// may write into it anyway. A file has its final size at the end of every `feed` (`settle`), so
+// a tree left half-written by a crash dumps to the NAR's exact prefix (the unwritten rest of the
+// file reads as zeros): the resumed fetch hashes its chunks from there.
 import Glibc
 import NixFormats
 
 final class NarRestorer {
-    private struct OpenDirectory {
+    private struct DirectoryInProgress {
         let fd: Int32
         let path: String
         /// Relative to the restored root ("" for the root itself).
         let relative: String
     }
 
-    private var directories: [OpenDirectory] = []
+    private var directories: [DirectoryInProgress] = []
     /// Name the next node gets inside the innermost directory.
     private var pendingName: String
     private var pendingPath: String
@@ -47,10 +48,11 @@ final class NarRestorer {
     func apply(_ event: NarEvent) throws(StoreError) {
         switch event {
         case .directoryStart:
-            if mkdirat(currentDirectoryFD, pendingName, 0o700) != 0 { throw .lastSystem("mkdir", pendingPath) }
+            let mode: mode_t = Self.directoriesCreatedReadOnly ? 0o555 : 0o700
+            if mkdirat(currentDirectoryFD, pendingName, mode) != 0 { throw .lastSystem("mkdir", pendingPath) }
             let fd = openat(currentDirectoryFD, pendingName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd < 0 { throw .lastSystem("open", pendingPath) }
-            directories.append(OpenDirectory(fd: fd, path: pendingPath, relative: pendingRelative))
+            directories.append(DirectoryInProgress(fd: fd, path: pendingPath, relative: pendingRelative))
         case .entryStart(let name):
             let parent = directories.last!
             pendingName = String(decoding: name, as: UTF8.self)
@@ -63,7 +65,7 @@ final class NarRestorer {
         case .directoryEnd:
             let d = directories.removeLast()
             defer { close(d.fd) }
-            if fchmod(d.fd, 0o555) != 0 { throw .lastSystem("chmod", d.path) }
+            if !Self.directoriesCreatedReadOnly, fchmod(d.fd, 0o555) != 0 { throw .lastSystem("chmod", d.path) }
             try setCanonicalTime(fd: d.fd, path: d.path)
         case .symlink(let target):
             let t = String(decoding: target, as: UTF8.self)
@@ -108,19 +110,41 @@ final class NarRestorer {
 
     /// Whether a file created with mode 0444 or 0555 gets exactly that: the process's umask
     /// (read once from /proc, Linux 4.7 on) clears none of those bits. Else modes are set after.
-    static let createdModesAreExact: Bool = {
-        guard let status = try? FileIO.read("/proc/self/status") else { return false }
-        return umaskKeepsStoreModes(statusText: String(decoding: status, as: UTF8.self))
-    }()
+    static let createdModesAreExact = processStatus.map(umaskKeepsStoreModes) ?? false
+
+    /// Whether directories are made 0555 at once: the modes are exact and this process creates
+    /// entries in read-only directories anyway (CAP_DAC_OVERRIDE, as root in the initrd), so
+    /// each needs no chmod when complete. Else they are 0700 until then.
+    static let directoriesCreatedReadOnly =
+        createdModesAreExact && (processStatus.map(overridesFilePermissions) ?? false)
+
+    private static let processStatus: String? = (try? FileIO.read("/proc/self/status")).map {
+        String(decoding: $0, as: UTF8.self)
+    }
+
+    /// The value of `field` (e.g. `Umask:`) in /proc/self/status text, blanks dropped.
+    private static func statusField(_ field: String, in statusText: String) -> String? {
+        for line in statusText.split(separator: "\n") where line.hasPrefix(field) {
+            return line.dropFirst(field.count).filter { $0 != " " && $0 != "\t" }
+        }
+        return nil
+    }
 
     /// From /proc/self/status text: true when its `Umask:` clears none of 0555's bits.
     static func umaskKeepsStoreModes(statusText: String) -> Bool {
-        for line in statusText.split(separator: "\n") where line.hasPrefix("Umask:") {
-            let digits = line.dropFirst("Umask:".count).filter { $0 != " " && $0 != "\t" }
-            guard let mask = UInt32(digits, radix: 8) else { return false }
-            return mask & 0o555 == 0
+        guard let value = statusField("Umask:", in: statusText), let mask = UInt32(value, radix: 8) else {
+            return false
         }
-        return false
+        return mask & 0o555 == 0
+    }
+
+    /// From /proc/self/status text: true when the effective capabilities (`CapEff:`) hold
+    /// CAP_DAC_OVERRIDE (bit 1).
+    static func overridesFilePermissions(statusText: String) -> Bool {
+        guard let value = statusField("CapEff:", in: statusText), let caps = UInt64(value, radix: 16) else {
+            return false
+        }
+        return caps & (1 << 1) != 0
     }
 
     /// Nix's store mtime (`mtimeStore = 1`).

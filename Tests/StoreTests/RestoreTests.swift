@@ -70,6 +70,15 @@ func entries(_ dir: String) -> [String] {
         #expect(!NarRestorer.umaskKeepsStoreModes(statusText: "Name:\tx\n"))
     }
 
+    /// Directories are made read-only at once only with CAP_DAC_OVERRIDE (bit 1 of CapEff).
+    @Test func capabilitiesDecideWhetherDirectoriesAreCreatedReadOnly() {
+        #expect(NarRestorer.overridesFilePermissions(statusText: "CapInh:\t0\nCapEff:\t000001ffffffffff\n"))
+        #expect(NarRestorer.overridesFilePermissions(statusText: "CapEff:\t0000000000000002\n"))
+        #expect(!NarRestorer.overridesFilePermissions(statusText: "CapEff:\t0000000000000000\n"))
+        #expect(!NarRestorer.overridesFilePermissions(statusText: "CapEff:\t00000000000000fd\n"))
+        #expect(!NarRestorer.overridesFilePermissions(statusText: "Umask:\t0022\n"))
+    }
+
     @Test func everyTruncationLeavesNothing() throws {
         let tmp = TemporaryDirectory()
         try TreeBuilder.build(
