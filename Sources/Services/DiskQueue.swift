@@ -5,7 +5,7 @@
 // lanes in turn, each with its own chunk cache behind its own lock: a lane runs its jobs in the
 // order added, a batch at a time on libuv's pool, and lanes run side by side (ext4 creates files
 // in parallel; each path's jobs stay in one lane, in order). The loop thread takes a lane's lock
-// only to read a chunk for a peer, and to drop cache files at the end, when nothing runs. At
+// only to read a chunk for a peer, and to tidy up at the end, when nothing runs. At
 // most `maxBytes` of chunk data wait: past it the engine holds verdicts back, so no new requests
 // go out until the disk catches up. A crash loses what waits (verified, announced, not yet on
 // disk): the rerun fetches it again, as it does what was on the wire.
@@ -73,7 +73,7 @@ final class DiskQueue {
     }
 
     /// Lanes for this process: one per libuv pool thread (they hash too), at most `maxLanes`
-    /// (the store directory's lock serialises every mkdir and rename in it).
+    /// (the store directory's lock serialises every path's rename into it).
     static var laneCount: Int { min(max(EventLoop.poolThreads, 1), maxLanes) }
 
     /// Deals the paths `indices` of `manifest` out to the lanes in turn and plans each lane's
