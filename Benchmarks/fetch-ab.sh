@@ -12,33 +12,14 @@ shift
 [ "$(id -u)" = 0 ] || { echo "fetch-ab: needs root (mounts a loop device)" >&2; exit 2; }
 swift build -c release --product rookery >/dev/null
 seed_binary=${SEED:-$PWD/.build/release/rookery}
-work=$(mktemp -d /tmp/rookery-fetch-ab-XXXXXX)
-image=/dev/shm/$(basename "$work").ext4
-cleanup() {
-  pkill -f "seed --state $work" 2>/dev/null || true
-  if mountpoint -q "$work/ext4" 2>/dev/null; then umount "$work/ext4"; fi
-  rm -f "$image"
-  chmod -R u+w "$work" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-. Benchmarks/nix-scratch.sh
-nix_scratch "$work"
-store=$work/store
-cat > "$work/closures.nix" <<NIX
-let $nix_builder
-  small = i: mk "small-\${toString i}" "mkdir -p \$out; head -c 65536 /dev/urandom > \$out/data";
-  smalls = builtins.genList small 1000;
-in {
-  sameSize = mk "same-size" "mkdir -p \$out; head -c 65536000 /dev/urandom > \$out/blob";
-  many = mk "many" "mkdir -p \$out; echo \${toString smalls} > \$out/refs";
-}
-NIX
+. Benchmarks/fetch-fixture.sh
+fetch_fixture rookery-fetch-ab
+write_closures_nix "$work/closures.nix" 1000 64
 same=$(nix-build --store "$store" "$work/closures.nix" -A sameSize --no-out-link 2>/dev/null)
 many=$(nix-build --store "$store" "$work/closures.nix" -A many --no-out-link 2>/dev/null)
 "$seed_binary" keygen ab-1 --secret "$work/sk" --public "$work/pk" >/dev/null
 "$seed_binary" publish --state "$work/state" --store "$store" --key "$work/sk" "$same" "$many" >/dev/null
-fallocate -l 2G "$image" && mkfs.ext4 -q -F "$image" && mkdir -p "$work/ext4" && mount -o loop "$image" "$work/ext4"
+fetch_ext4
 "$seed_binary" seed --state "$work/state" --store "$store" --listen 127.0.0.1:0 --http off > "$work/seed.log" 2>&1 &
 for _ in $(seq 100); do grep -q 'listening on' "$work/seed.log" && break; sleep 0.1; done
 seed=$(grep -o 'listening on .*' "$work/seed.log" | awk '{print $3}')

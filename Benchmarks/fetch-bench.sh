@@ -18,31 +18,12 @@ scripts/build-static-agent.sh >/dev/null
 rookery=$PWD/.build/release/rookery
 agent=$PWD/.build-static/release/rookery-agent
 
-work=$(mktemp -d /tmp/rookery-fetch-bench-XXXXXX)
-image=/dev/shm/$(basename "$work").ext4
-cleanup() {
-  pkill -f "rookery seed --state $work" 2>/dev/null || true
-  if mountpoint -q "$work/ext4" 2>/dev/null; then umount "$work/ext4"; fi
-  rm -f "$image" "$image.touch"
-  chmod -R u+w "$work" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-. Benchmarks/nix-scratch.sh
-nix_scratch "$work"
-store=$work/store
+. Benchmarks/fetch-fixture.sh
+fetch_fixture rookery-fetch-bench
 
 # Closures: one large path (+ busybox), and many small paths under one toplevel.
-cat > "$work/closures.nix" <<NIX
-let $nix_builder
-  small = i: mk "small-\${toString i}" "mkdir -p \$out; head -c $((small_kib * 1024)) /dev/urandom > \$out/data";
-  smalls = builtins.genList small $small_paths;
-in {
-  large = mk "large" "mkdir -p \$out; head -c $((large_mib * 1024 * 1024)) /dev/urandom > \$out/blob";
-  sameSize = mk "same-size" "mkdir -p \$out; head -c $((small_paths * small_kib * 1024)) /dev/urandom > \$out/blob";
-  many = mk "many" "mkdir -p \$out; echo \${toString smalls} > \$out/refs";
-}
-NIX
+write_closures_nix "$work/closures.nix" "$small_paths" "$small_kib" \
+  "  large = mk \"large\" \"mkdir -p \$out; head -c $((large_mib * 1024 * 1024)) /dev/urandom > \$out/blob\";"
 large=$(nix-build --store "$store" "$work/closures.nix" -A large --no-out-link 2>/dev/null)
 same=$(nix-build --store "$store" "$work/closures.nix" -A sameSize --no-out-link 2>/dev/null)
 many=$(nix-build --store "$store" "$work/closures.nix" -A many --no-out-link 2>/dev/null)
@@ -88,7 +69,7 @@ fetch() { # toplevel root -> prints "seconds maxrss_kib"
 fs="$work"
 if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && [ -d /dev/shm ]; then
   # Allocated up front, as a disk's blocks are (sparse, the first fetch paid for tmpfs pages).
-  { fallocate -l 2G "$image" 2>/dev/null || truncate -s 2G "$image"; } && mkfs.ext4 -q -F "$image" && mkdir -p "$work/ext4" && mount -o loop "$image" "$work/ext4" && fs="$work/ext4"
+  fetch_ext4 && fs="$work/ext4"
 fi
 where=$([ "$fs" = "$work/ext4" ] && echo "journaled ext4 in RAM" || echo "this disk")
 # This VM's hypervisor backs guest RAM only when the guest first touches it: writing into pages
