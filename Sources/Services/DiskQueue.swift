@@ -127,7 +127,7 @@ final class DiskQueue {
     /// A chunk this node holds: in memory until its store job ran, else from a lane's cache,
     /// else from a restored path.
     func read(_ id: ChunkID) -> [UInt8]? {
-        if let entry = unwritten[id] { return Array(entry.data) }
+        if let bytes = unwrittenChunk(id) { return bytes }
         for lane in lanes { if let bytes = lane.cache.run({ $0.read(id) }) { return bytes } }
         return store.run { (try? $0.read(id)) ?? nil }
     }

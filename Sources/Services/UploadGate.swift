@@ -55,8 +55,8 @@ final class UploadGate {
 /// Sends the chunks one connection asked for, as its socket drains: bytes are read only when
 /// there is room (so a slow reader costs no memory), within the node's upload cap. Chunks go to
 /// the socket directly (a large one-file chunk by sendfile, no copy in this process; any other
-/// as one write) while nothing waits in the connection's write queue; the rest of a chunk the socket did not take waits there, and
-/// the next chunk goes when it has drained. So the socket's own buffer is the only queue.
+/// as one write) while nothing waits in the connection's write queue; the rest of a chunk the
+/// socket did not take waits there, and the next chunk goes when it has drained. So the socket's own buffer is the only queue.
 final class ChunkSender {
     let connection: TCPConnection
     private let gate: UploadGate
@@ -121,11 +121,7 @@ final class ChunkSender {
             // array between), and the next chunk goes once it has drained.
             do {
                 try connection.write(count: frameCount - sent) { (buffer) throws(StoreError) in
-                    let headerLeft = max(header.count - sent, 0)
-                    header[(header.count - headerLeft)...].withUnsafeBytes { buffer.copyMemory(from: $0) }
-                    try chunk.copy(
-                        (sent + headerLeft - header.count)..<chunk.count,
-                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[headerLeft...]))
+                    try Self.copyFrame(header, chunk, from: sent, into: buffer)
                 }
                 bytesSent += UInt64(chunk.count)
             } catch {
@@ -151,6 +147,18 @@ final class ChunkSender {
         return false
     }
 
+    /// Copies the frame's bytes from `start` on (header, then chunk) into `buffer`, exactly that
+    /// long; file pieces are read straight into it.
+    private static func copyFrame(
+        _ header: [UInt8], _ chunk: OutgoingChunk, from start: Int, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(StoreError) {
+        let headerLeft = max(header.count - start, 0)
+        header[(header.count - headerLeft)...].withUnsafeBytes { buffer.copyMemory(from: $0) }
+        try chunk.copy(
+            (start + headerLeft - header.count)..<chunk.count,
+            into: UnsafeMutableRawBufferPointer(rebasing: buffer[headerLeft...]))
+    }
+
     /// Sends the frame's bytes the socket takes now; returns how many. Its files are opened
     /// first, so one that cannot be opened throws before any byte is sent (a copied frame's are
     /// read whole first).
@@ -158,10 +166,8 @@ final class ChunkSender {
         if Self.sendsAsOneCopy(chunk) {
             let frame = try [UInt8](unsafeUninitializedCapacity: header.count + chunk.count) {
                 (buffer, n) throws(StoreError) in
-                let raw = UnsafeMutableRawBufferPointer(buffer)
-                header.withUnsafeBytes { raw.copyMemory(from: $0) }
-                try chunk.copy(0..<chunk.count, into: UnsafeMutableRawBufferPointer(rebasing: raw[header.count...]))
-                n = header.count + chunk.count
+                try Self.copyFrame(header, chunk, from: 0, into: UnsafeMutableRawBufferPointer(buffer))
+                n = buffer.count
             }
             return frame.withUnsafeBytes { connection.tryWrite($0) }
         }

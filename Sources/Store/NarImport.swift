@@ -15,11 +15,11 @@ public final class NarImport {
     public let destination: String
     let name: String
     let stagingName: String
-    /// Kept open for `parentFD` and `stagingFD` as long as this import lives.
+    /// Kept open as long as this import lives.
     private let directory: OpenDirectory
     private let staging: OpenDirectory
-    private let parentFD: Int32
-    private let stagingFD: Int32
+    private var parentFD: Int32 { directory.fd }
+    private var stagingFD: Int32 { staging.fd }
     private var parser: NarParser
     private let restorer: NarRestorer
     private var hashing = NarHashingSink()
@@ -58,15 +58,16 @@ public final class NarImport {
         self.name = name
         destination = (directory.path == "/" ? "" : directory.path) + "/" + name
         stagingName = staging == nil ? Self.stagingName(name) : name
-        parentFD = directory.fd
-        stagingFD = self.staging.fd
+        let stagingIn = self.staging
         if !listedAbsent {
             var st = stat()
-            if fstatat(parentFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 { throw .destinationExists(path: destination) }
-            try removeTree(parentFD: stagingFD, name: stagingName, path: self.staging.path + "/" + stagingName)
+            if fstatat(directory.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                throw .destinationExists(path: destination)
+            }
+            try removeTree(parentFD: stagingIn.fd, name: stagingName, path: stagingIn.path + "/" + stagingName)
         }
         parser = NarParser(limits: limits)
-        restorer = NarRestorer(parentFD: stagingFD, name: stagingName, displayPath: destination)
+        restorer = NarRestorer(parentFD: stagingIn.fd, name: stagingName, displayPath: destination)
     }
 
     private var stagingTree: String { staging.path + "/" + stagingName }
