@@ -10,11 +10,29 @@ public protocol ByteSink {
     var skipsFileContents: Bool { get }
     /// A file's `length` content bytes, at `relativePath` under the dumped root, come here.
     mutating func skipped(relativePath: String, length: UInt64) throws(StoreError)
+    /// Appends the first `count` bytes of the open file `fd` (`path`, for errors). The default
+    /// reads them through `scratch`; a sink that gathers bytes anyway reads them straight into
+    /// its own memory, one copy fewer.
+    mutating func write(file fd: Int32, count: UInt64, path: String, scratch: UnsafeMutableRawBufferPointer)
+        throws(StoreError)
 }
 
 extension ByteSink {
     public var skipsFileContents: Bool { false }
     public mutating func skipped(relativePath: String, length: UInt64) throws(StoreError) {}
+
+    public mutating func write(file fd: Int32, count: UInt64, path: String, scratch: UnsafeMutableRawBufferPointer)
+        throws(StoreError)
+    {
+        var offset: UInt64 = 0
+        while offset < count {
+            let piece = UnsafeMutableRawBufferPointer(
+                rebasing: scratch[0..<Int(min(UInt64(scratch.count), count - offset))])
+            try FileIO.read(fd: fd, at: offset, into: piece, name: path)
+            try write(UnsafeRawBufferPointer(piece))
+            offset += UInt64(piece.count)
+        }
+    }
 }
 
 /// Writes to a file descriptor, retrying short writes and EINTR.

@@ -4,7 +4,8 @@
 // chunks on AVX-512), so the chunk ids cost a quarter of one stream's CPU time. Given a side
 // thread, the SHA-256 of each gathered buffer runs there while this thread hashes its chunks
 // and fills the other buffer: SHA-256 alone then sets the pace (before, the two met at every
-// write and publish took their sum).
+// write and publish took their sum). A large file is read straight into the gather buffer
+// (`write(file:)`), not through the dumper's buffers: 40 ms less CPU for 512 MiB.
 import Sodium
 
 public struct ChunkingSink: ByteSink {
@@ -35,6 +36,23 @@ public struct ChunkingSink: ByteSink {
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
             filled += n
             offset += n
+            if filled == target.count { hashFilled() }
+        }
+    }
+
+    public mutating func write(file fd: Int32, count: UInt64, path: String, scratch: UnsafeMutableRawBufferPointer)
+        throws(StoreError)
+    {
+        var offset: UInt64 = 0
+        while offset < count {
+            let target = buffers.filling
+            let n = Int(min(UInt64(target.count - filled), count - offset))
+            try FileIO.read(
+                fd: fd, at: offset, into: UnsafeMutableRawBufferPointer(rebasing: target[filled..<(filled + n)]),
+                name: path)
+            filled += n
+            offset += UInt64(n)
+            self.count += UInt64(n)
             if filled == target.count { hashFilled() }
         }
     }

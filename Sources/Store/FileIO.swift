@@ -18,14 +18,22 @@ public enum FileIO {
     {
         let fd = try openForReading(path)
         defer { close(fd) }
+        try read(fd: fd, at: offset, into: buffer, name: path)
+    }
+
+    /// Fills `buffer` with the bytes of the open file `fd` from `offset` on; a file shorter than
+    /// that has changed under us.
+    public static func read(fd: Int32, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer, name: String)
+        throws(StoreError)
+    {
         var done = 0
         while done < buffer.count {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .lastSystem("pread", path)
+                throw .lastSystem("pread", name)
             }
-            if n == 0 { throw .fileChanged(path: path) }
+            if n == 0 { throw .fileChanged(path: name) }
             done += n
         }
     }

@@ -30,7 +30,7 @@ private final class DumpState<Sink: ByteSink> {
     var sink: Sink
     var writer = NarWriter()
     var out: [UInt8] = []
-    var readBuffer: [UInt8]
+    let readBuffer: UnsafeMutableRawBufferPointer
     let bufferSize: Int
     /// The dumped path: file paths relative to it go to sinks that skip contents.
     let root: String
@@ -39,9 +39,11 @@ private final class DumpState<Sink: ByteSink> {
         self.sink = sink
         self.bufferSize = bufferSize
         self.root = root
-        readBuffer = [UInt8](repeating: 0, count: sink.skipsFileContents ? 0 : bufferSize)
+        readBuffer = .allocate(byteCount: sink.skipsFileContents ? 0 : bufferSize, alignment: 64)
         out.reserveCapacity(bufferSize * 2)
     }
+
+    deinit { readBuffer.deallocate() }
 
     func emit(_ event: NarEvent) throws(StoreError) {
         do { try writer.write(event, into: &out) } catch { throw .nar(error) }
@@ -95,19 +97,25 @@ private final class DumpState<Sink: ByteSink> {
         defer { close(fd) }
         let size = UInt64(st.st_size)
         try emit(.fileStart(executable: st.st_mode & S_IXUSR != 0, size: size))
+        if size >= UInt64(bufferSize) {
+            // A large file goes to the sink on its own, not through `out`: one copy or two fewer.
+            try flush()
+            try sink.write(file: fd, count: size, path: path, scratch: readBuffer)
+            do { try writer.skipFileData(size) } catch { throw .nar(error) }
+            try emit(.fileEnd)
+            return
+        }
         var left = size
         while left > 0 {
             let want = Int(min(UInt64(readBuffer.count), left))
-            let n = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, want) }
+            let n = Glibc.read(fd, readBuffer.baseAddress!, want)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .lastSystem("read", path)
             }
             if n == 0 { throw .fileChanged(path: path) }
             do {
-                try withBytes(readBuffer) { (raw) throws(NarError) in
-                    try writer.writeFileData(UnsafeRawBufferPointer(rebasing: raw[0..<n]), into: &out)
-                }
+                try writer.writeFileData(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), into: &out)
             } catch { throw .nar(error) }
             left -= UInt64(n)
             if out.count >= bufferSize { try flush() }

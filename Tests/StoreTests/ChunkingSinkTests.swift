@@ -1,5 +1,6 @@
 import Sodium
 import Store
+import TestSupport
 import Testing
 
 @Suite struct ChunkingSinkTests {
@@ -29,6 +30,30 @@ import Testing
         }
         #expect(chunks.count == 22)
         #expect(chunks == expected)
+    }
+
+    /// A dumped tree whose files the sink reads straight from disk (those of at least the
+    /// dumper's buffer size) hashes as its NAR does when collected in memory.
+    @Test func filesReadStraightIntoTheSinkHashAsTheirNar() throws {
+        let tmp = TemporaryDirectory("rookery-chunking")
+        let tree = TreeBuilder.referenceTrees.first { $0.0 == "mixed-dir" }!.1
+        try TreeBuilder.build(tree, at: tmp.path)
+        let dumper = NarDumper(bufferSize: 64 * 1024)
+        var memory = MemorySink()
+        try dumper.dump(path: tmp.sub("root"), to: &memory)
+        let side = SideThread()
+        defer { side.stop() }
+        var sink = ChunkingSink(chunkSize: 64 * 1024, side: side)
+        try dumper.dump(path: tmp.sub("root"), to: &sink)
+        let (narHash, narSize, chunks) = sink.finish()
+        let nar = memory.bytes
+        #expect(nar.count > 3 * 1024 * 1024)
+        #expect(narSize == UInt64(nar.count) && narHash == SHA256.hash(nar))
+        #expect(
+            chunks
+                == stride(from: 0, to: nar.count, by: 64 * 1024).map {
+                    Blake2b256.hash(nar[$0..<min($0 + 64 * 1024, nar.count)])
+                })
     }
 
     @Test func emptyStreamHasNoChunks() {
