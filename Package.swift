@@ -54,6 +54,9 @@ let package = Package(
         .target(name: "Swarm", dependencies: ["NixFormats", "Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
         .target(name: "Store", dependencies: ["NixFormats", "Sodium", "Swarm", "CSystemShims"]),
+        // Raven's side of the store: a closure's signed manifest, its paths hashed on all cores
+        // (not in the agent).
+        .target(name: "Publishing", dependencies: ["Store", "NixFormats", "Sodium", "Swarm"]),
 
         // Fuzzing: targets per decoder, a weak libFuzzer hook, and the driver executable.
         .target(name: "FuzzTargets", dependencies: ["NixFormats", "Swarm", "Sodium", "HTTP"]),
@@ -79,8 +82,8 @@ let package = Package(
         .executableTarget(
             name: "rookery",
             dependencies: [
-                "NixFormats", "Store", "Sodium", "Swarm", "Services", "Runtime", "Simulation", "Faces", "HTTP",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "NixFormats", "Store", "Publishing", "Sodium", "Swarm", "Services", "Runtime", "Simulation", "Faces",
+                "HTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Release-mode benchmark harness: ratios measured in one run.
@@ -93,7 +96,7 @@ let package = Package(
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),
         .testTarget(
             name: "FacesTests", dependencies: ["HTTP", "Faces", "Services", "NixFormats", "Swarm", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "NixFormats", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Publishing", "NixFormats", "TestSupport"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Runtime", "Store", "Swarm", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",

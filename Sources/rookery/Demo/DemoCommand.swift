@@ -12,6 +12,7 @@ import NixFormats
 import Runtime
 import Services
 import Sodium
+import Publishing
 import Store
 import Swarm
 

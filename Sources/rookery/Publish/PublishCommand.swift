@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import NixFormats
+import Publishing
 import Store
 import Swarm
 

@@ -1,8 +1,8 @@
 // A second thread for one stream of work beside the caller's: `start` hands it a job and
 // returns at once, `wait` blocks until that job has returned. Publishing hashes every NAR twice
 // (SHA-256 for Nix, BLAKE2b per chunk): the SHA-256 of one buffer runs there while the caller
-// reads the next and cuts it into chunk ids, so the slower stream alone sets the pace. No
-// Foundation (the agent links this module).
+// reads the next and cuts it into chunk ids, so the slower stream alone sets the pace.
+// ParallelWork runs its extra workers on these too.
 import Glibc
 
 public final class SideThread: @unchecked Sendable {

@@ -3,6 +3,7 @@
 // published. Each path also gets raven's narinfo signature, so peers can serve it to Nix.
 import NixFormats
 import Sodium
+import Store
 import Swarm
 
 public enum Publisher {
@@ -21,20 +22,33 @@ public enum Publisher {
         }
     }
 
-    /// The manifest of `closure` (Nix's records of every path) as found under `store`.
+    /// The manifest of `closure` (Nix's records of every path) as found under `store`. Paths are
+    /// hashed on `workers` threads, largest first; each large path's SHA-256 also runs beside
+    /// its chunk ids on a thread of its own.
     public static func manifest(
         of closure: [PathInfo], toplevels: [StorePath], store: StoreRoot, layout: ChunkLayout, createdAt: UInt64,
-        label: String, signingKeys: [NixSecretKey] = []
+        label: String, signingKeys: [NixSecretKey] = [], workers: Int = ParallelWork.cores
     ) throws -> Manifest {
         let sorted = closure.sorted { $0.storePath < $1.storePath }
         var index: [StorePath: Int] = [:]
         for (i, p) in sorted.enumerated() { index[p.storePath] = i }
-        var paths: [ManifestPath] = []
-        paths.reserveCapacity(sorted.count)
-        let side = SideThread()
-        defer { side.stop() }
-        for info in sorted {
-            var sink = ChunkingSink(chunkSize: Int(layout.chunkSize), side: side)
+        for t in toplevels where index[t] == nil { throw Failure.toplevelMissing(t) }
+        let references = try sorted.map { info in
+            try info.references.map { ref in
+                guard let i = index[ref] else { throw Failure.referenceOutsideClosure(info.storePath, ref) }
+                return i
+            }.sorted()
+        }
+        let chunkSize = Int(layout.chunkSize)
+        let sides = (0..<workers).map { _ in SideThread() }
+        defer { for side in sides { side.stop() } }
+        let largestFirst = sorted.indices.sorted { sorted[$0].narSize > sorted[$1].narSize }
+        let paths = try ParallelWork.map(largestFirst, workers: workers) { i, worker in
+            let info = sorted[i]
+            // A NAR that fills no gather buffer gains nothing from a second thread: the other
+            // workers keep the cores busy.
+            let side = info.narSize >= UInt64(chunkSize * Blake2b256.lanes) ? sides[worker] : nil
+            var sink = ChunkingSink(chunkSize: chunkSize, side: side)
             try store.dump(info.storePath, to: &sink)
             let (narHash, narSize, chunks) = sink.finish()
             let got = NixHash(sha256: narHash)
@@ -43,17 +57,11 @@ public enum Publisher {
                     info.storePath, expected: "\(info.narHash) (\(info.narSize) bytes)",
                     got: "\(got) (\(narSize) bytes)")
             }
-            let refs = try info.references.map { ref in
-                guard let i = index[ref] else { throw Failure.referenceOutsideClosure(info.storePath, ref) }
-                return i
-            }.sorted()
-            paths.append(
-                ManifestPath(
-                    storePath: info.storePath, narHash: narHash, narSize: narSize, deriver: info.deriver,
-                    references: refs, chunks: chunks.map(ChunkID.init),
-                    signatures: try signingKeys.map { try info.sign(with: $0) }))
+            return ManifestPath(
+                storePath: info.storePath, narHash: narHash, narSize: narSize, deriver: info.deriver,
+                references: references[i], chunks: chunks.map(ChunkID.init),
+                signatures: try signingKeys.map { try info.sign(with: $0) })
         }
-        for t in toplevels where index[t] == nil { throw Failure.toplevelMissing(t) }
         return Manifest(layout: layout, createdAt: createdAt, label: label, toplevels: toplevels, paths: paths)
     }
 }

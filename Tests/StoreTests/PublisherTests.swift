@@ -1,0 +1,75 @@
+import NixFormats
+import Sodium
+import Publishing
+import Store
+import Swarm
+import TestSupport
+import Testing
+
+@Suite struct PublisherTests {
+    /// Three paths under a chroot store: one larger than a gather buffer (hashed with a side
+    /// thread), a small tree, a symlink; the large one references the small one.
+    struct Fixture {
+        let tmp = TemporaryDirectory("rookery-publisher")
+        let store: StoreRoot
+        let closure: [PathInfo]
+
+        init() throws {
+            store = StoreRoot(root: tmp.path)
+            try store.createStoreDirectory()
+            let large = "0000000000000000000000000000000a-large"
+            let small = "0000000000000000000000000000000b-small"
+            let link = "0000000000000000000000000000000c-link"
+            let nodes: [TreeBuilder.Node] = [
+                .file(large, TreeBuilder.bytes(3 * 1024 * 1024 + 5, seed: 9)),
+                .directory(small, [.file("x", Array("x".utf8)), .file("y", TreeBuilder.bytes(70_000, seed: 3))]),
+                .symlink(link, target: "/nix/store/none"),
+            ]
+            var infos: [PathInfo] = []
+            for (name, node) in zip([large, small, link], nodes) {
+                try TreeBuilder.build(node, at: store.storeDirectory)
+                let path = try StorePath("/nix/store/" + name)
+                var sink = NarHashingSink()
+                try store.dump(path, to: &sink)
+                infos.append(
+                    PathInfo(
+                        storePath: path, narHash: NixHash(sha256: sink.hasher.finalize()), narSize: sink.count,
+                        references: []))
+            }
+            infos[0].references = [infos[1].storePath]
+            closure = infos
+        }
+
+        func manifest(_ closure: [PathInfo], workers: Int) throws -> Manifest {
+            try Publisher.manifest(
+                of: closure, toplevels: [closure[0].storePath], store: store,
+                layout: try ChunkLayout(chunkSize: 64 * 1024),
+                createdAt: 1, label: "test", workers: workers)
+        }
+    }
+
+    /// However many threads hash the paths, the manifest is the same: paths sorted, each with its
+    /// NAR's hash and size, chunk ids and references.
+    @Test func manifestIsTheSameOnAnyNumberOfThreads() throws {
+        let f = try Fixture()
+        let one = try f.manifest(f.closure, workers: 1)
+        #expect(one.paths.map(\.storePath) == f.closure.map(\.storePath))
+        #expect(one.paths.map(\.narSize) == f.closure.map(\.narSize))
+        #expect(one.paths[0].references == [1] && one.paths[0].chunks.count == 49)
+        for workers in [2, 3, 8] { #expect(try f.manifest(f.closure, workers: workers) == one) }
+    }
+
+    /// A path whose NAR is not what Nix recorded stops the publish, whichever thread hashed it.
+    @Test(arguments: [1, 3])
+    func narThatDiffersFromNixsRecordIsRefused(workers: Int) throws {
+        let f = try Fixture()
+        var closure = f.closure
+        closure[1].narHash = closure[0].narHash
+        #expect {
+            _ = try f.manifest(closure, workers: workers)
+        } throws: { error in
+            guard case .narMismatch(let path, _, _) = error as? Publisher.Failure else { return false }
+            return path == closure[1].storePath
+        }
+    }
+}
