@@ -88,7 +88,8 @@ let package = Package(
 
         // Release-mode benchmark harness: ratios measured in one run.
         .executableTarget(
-            name: "rookery-bench", dependencies: ["NixFormats", "Store", "Sodium"], path: "Benchmarks/rookery-bench"),
+            name: "rookery-bench", dependencies: ["NixFormats", "Store", "Sodium", "Swarm"],
+            path: "Benchmarks/rookery-bench"),
 
         .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/Support"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),

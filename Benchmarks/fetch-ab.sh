@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compares agent binaries on issue 3's small-paths measure, in alternating fetches (one binary
 # measures differently from one stretch of this VM to the next: only pairs compare). One seed
-# (this tree's release `rookery`, or $SEED), 1000 × 64 KiB paths and one path of the same size in
-# one manifest, every root fresh on a RAM-backed journaled ext4, the root of the fetch before
+# (this tree's release `rookery`, or $SEED), 1000 × 64 KiB paths and one path of the same size, each
+# in a manifest of its own, every root fresh on a RAM-backed journaled ext4, the root of the fetch before
 # last deleted and `sync` before each (see fetch-bench.sh). Prints each agent's medians.
 # Usage: Benchmarks/fetch-ab.sh ROUNDS AGENT [AGENT...]   (an AGENT may be a wrapper script)
 set -euo pipefail
@@ -18,7 +18,9 @@ write_closures_nix "$work/closures.nix" 1000 64
 same=$(nix-build --store "$store" "$work/closures.nix" -A sameSize --no-out-link 2>/dev/null)
 many=$(nix-build --store "$store" "$work/closures.nix" -A many --no-out-link 2>/dev/null)
 "$seed_binary" keygen ab-1 --secret "$work/sk" --public "$work/pk" >/dev/null
-"$seed_binary" publish --state "$work/state" --store "$store" --key "$work/sk" "$same" "$many" >/dev/null
+for top in "$same" "$many"; do # a manifest each, as in fetch-bench.sh
+  "$seed_binary" publish --state "$work/state" --store "$store" --key "$work/sk" "$top" >/dev/null
+done
 fetch_ext4
 "$seed_binary" seed --state "$work/state" --store "$store" --listen 127.0.0.1:0 --http off > "$work/seed.log" 2>&1 &
 for _ in $(seq 100); do grep -q 'listening on' "$work/seed.log" && break; sleep 0.1; done

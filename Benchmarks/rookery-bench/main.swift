@@ -1,5 +1,6 @@
 // rookery-bench: the foundation's speed and memory, as ratios measured in one run.
 //   swift build -c release && .build/release/rookery-bench [--mib N]
+//   (--hash-only: hash speeds alone; --manifest FILE KEY: a signed manifest's decoding steps)
 // Prints MiB/s for BLAKE2b-256, SHA-256, NAR dump (to nothing and hashed) and NAR parse, each
 // against a reference measured in the same run, and peak RSS of `rookery nar dump` on a 1 GiB
 // file next to `nix-store --dump` of the same file.
@@ -18,6 +19,10 @@ struct NullSink: ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) { count += bytes.count }
 }
 
+if let i = CommandLine.arguments.firstIndex(of: "--manifest"), i + 2 < CommandLine.arguments.count {
+    try manifestBench(file: CommandLine.arguments[i + 1], key: CommandLine.arguments[i + 2])
+    exit(0)
+}
 let hashOnly = CommandLine.arguments.contains("--hash-only")
 if hashOnly {
     let buffer = [UInt8](repeating: 0xa5, count: 1 << 20)

@@ -447,7 +447,11 @@ public final class FetchEngine {
             if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
                 try FileIO.createDirectories(String(path[..<slash]))
             }
-            try FileIO.writeAtomically(path, Array(registration.utf8))
+            // Atomic but not fsynced: every run writes it anew for the whole closure, and only this
+            // boot's stage 2 reads it, so after a crash the next boot's agent writes it again. The
+            // fsync committed the journal with every restored path's metadata in it: 4 ms for
+            // 1000 paths on a RAM disk, 0.4 ms for one, and more on a real disk.
+            try FileIO.writeAtomically(path, Array(registration.utf8), durable: false)
         } catch {
             return fail("\(error)")
         }

@@ -21,9 +21,21 @@ public struct Digest256: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// The same from an array's slice, the decoders' case: not generic, so no type metadata is
+    /// looked up per call from other modules (a tenth of decoding a manifest).
+    public init?(bytes: ArraySlice<UInt8>) {
+        guard bytes.count == Self.byteCount else { return nil }
+        Swift.withUnsafeMutableBytes(of: &words) { raw in bytes.withUnsafeBytes { raw.copyMemory(from: $0) } }
+    }
+
     /// The digest's bytes, in order.
     public var bytes: [UInt8] {
         withUnsafeBytes(of: words) { Array($0) }
+    }
+
+    /// Calls `body` with the digest's 32 bytes, without making an array of them.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: words, body)
     }
 
     /// Lower-case hex, as libsodium and `sha256sum` print it.

@@ -18,8 +18,9 @@ extension Manifest {
     static let magic: [UInt8] = Array("RKMANIF2".utf8)
 
     /// The canonical body bytes (what is signed).
-    public func encode() -> [UInt8] {
+    public func encode(reservingCapacity capacity: Int = 0) -> [UInt8] {
         var w = WireWriter()
+        w.bytes.reserveCapacity(capacity)
         w.raw(Self.magic)
         w.u32(layout.chunkSize)
         w.u64(createdAt)
@@ -27,12 +28,12 @@ extension Manifest {
         w.u32(UInt32(paths.count))
         for p in paths {
             w.string(p.storePath.baseName)
-            w.raw(p.narHash.bytes)
+            w.digest(p.narHash)
             w.u64(p.narSize)
             w.string(p.deriver?.baseName ?? "")
             w.u32(UInt32(p.references.count))
             for r in p.references { w.u32(UInt32(r)) }
-            for c in p.chunks { w.raw(c.digest.bytes) }
+            for c in p.chunks { w.digest(c.digest) }
             w.u8(UInt8(p.signatures.count))
             for sig in p.signatures { w.string(sig) }
         }
@@ -106,7 +107,11 @@ extension Manifest {
         }
         guard r.isAtEnd else { throw .malformed("\(r.remaining) bytes after the manifest") }
         let manifest = Manifest(layout: layout, createdAt: createdAt, label: label, toplevels: toplevels, paths: paths)
-        guard manifest.encode().elementsEqual(body) else { throw .malformed("manifest is not in canonical form") }
+        // Every field above has one encoding, so this holds unless a rule was missed: then the
+        // same manifest would have two ids.
+        guard sameBytes(manifest.encode(reservingCapacity: body.count), body) else {
+            throw .malformed("manifest is not in canonical form")
+        }
         return manifest
     }
 

@@ -28,6 +28,10 @@ import Testing
         _ = try StorePath("\(Self.hash)-aZ09+-._?=")
         _ = try StorePath("\(Self.hash)-" + String(repeating: "a", count: 211))
         _ = try StorePath("\(Self.hash)-.dotfile")
+        // Only ".", "..", ".-*" and "..-*" are reserved (Nix's checkName).
+        _ = try StorePath("\(Self.hash)-...")
+        _ = try StorePath("\(Self.hash)-..x")
+        _ = try StorePath("\(Self.hash)-.x-y")
     }
 
     @Test func ordersByBaseNameBytes() throws {

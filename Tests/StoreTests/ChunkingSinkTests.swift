@@ -1,5 +1,5 @@
-import Sodium
 import Publishing
+import Sodium
 import Store
 import TestSupport
 import Testing

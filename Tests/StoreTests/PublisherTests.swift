@@ -1,6 +1,6 @@
 import NixFormats
-import Sodium
 import Publishing
+import Sodium
 import Store
 import Swarm
 import TestSupport

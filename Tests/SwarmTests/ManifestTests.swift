@@ -42,6 +42,18 @@ import Testing
         }
     }
 
+    /// Text is UTF-8: a label beyond ASCII round-trips, a byte that is not UTF-8 is refused.
+    @Test func labelsMustBeUTF8() throws {
+        var m = try Fixtures.manifest()
+        m.label = "Labor Süd ✓"
+        #expect(try Manifest.decode(m.encode()[...]).label == "Labor Süd ✓")
+        m.label = "Labor S?d"
+        var body = m.encode()
+        let at = body.firstIndex(of: UInt8(ascii: "?"))!
+        body[at] = 0xff
+        #expect(throws: WireError.malformed("string is not UTF-8")) { try Manifest.decode(body[...]) }
+    }
+
     @Test func hugeNarSizeIsRefusedWithoutOverflow() throws {
         // Found by `rookery-fuzz manifest`: narSize near 2^64 overflowed the chunk count.
         var m = try Fixtures.manifest()

@@ -9,10 +9,10 @@ import Faces
 import Foundation
 import Glibc
 import NixFormats
+import Publishing
 import Runtime
 import Services
 import Sodium
-import Publishing
 import Store
 import Swarm
 
