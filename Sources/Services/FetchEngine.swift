@@ -96,6 +96,8 @@ public final class FetchEngine {
     private var links: [Int: Link] = [:]
     private var listener: TCPListener?
     private var timer: Timer?
+    /// Resumes paused links on the loop's next turn.
+    private var resumer: Timer?
     private var gate: UploadGate
     private var closure: [Int] = []
     private var finishedAt: UInt64?
@@ -113,6 +115,8 @@ public final class FetchEngine {
     private var batchDepth = 0
     /// Chunk bytes waiting for their hash above which links ask for no more until hashes are in.
     static let maxHashingBytes = 4 << 20
+    /// Bytes read from a link before the loop turns to other events (see `holdBack`).
+    static let burstBytes = 1 << 20
     public private(set) var report = Report()
     public private(set) var outcome: Outcome?
     /// Called once when the outcome is set (the runner closes its signal watcher there).
@@ -131,6 +135,10 @@ public final class FetchEngine {
         let connection: TCPConnection
         var decoder = FrameDecoder()
         let sender: ChunkSender
+        /// Not read for now (see `holdBack`).
+        var paused = false
+        /// Bytes read since the last resume or verdicts.
+        var burst = 0
 
         init(connection: TCPConnection, sender: ChunkSender) {
             self.connection = connection
@@ -179,6 +187,7 @@ public final class FetchEngine {
                 trustedKeys: configuration.trustedKeys, randomSeed: seedBytes)
             let timer = try Timer(loop: loop)
             self.timer = timer
+            resumer = try Timer(loop: loop)
             timer.start(after: 250, repeat: 250) { [weak self] in self?.tick() }
             perform(client!.start(now: loop.nowMilliseconds))
         } catch {
@@ -267,6 +276,8 @@ public final class FetchEngine {
     private func receivedFrames(_ bytes: UnsafeRawBufferPointer, on id: Int) {
         guard let link = links[id] else { return }
         link.decoder.append(bytes)
+        link.burst += bytes.count
+        defer { holdBack(link) }
         while outcome == nil, links[id] === link {
             let now = loop.nowMilliseconds
             let message: Message?
@@ -295,6 +306,27 @@ public final class FetchEngine {
     private func deliver(_ verdicts: [ChunkHashQueue.Verdict]) {
         heldVerdicts += verdicts
         releaseVerdicts()
+        resumeReading()
+    }
+
+    /// Stops reading `link` after a burst (bytes since hashes last came back) or while its chunks
+    /// outrun their hashing. libuv reads a socket up to 32 times a turn, megabytes from a fast
+    /// seed, while finished hashes wait for the loop: the first verdict came 4–7 ms after its
+    /// batch was hashed, the pool idle. Reading resumes next turn, once the hashes are in.
+    private func holdBack(_ link: Link) {
+        guard !link.paused, link.burst >= Self.burstBytes || hashing.bytes >= Self.maxHashingBytes else { return }
+        link.paused = true
+        link.connection.pauseReading()
+        resumer?.start(after: 0) { [weak self] in self?.resumeReading() }
+    }
+
+    private func resumeReading() {
+        for link in links.values { link.burst = 0 }
+        guard hashing.bytes < Self.maxHashingBytes else { return }  // the next verdicts resume
+        for link in links.values where link.paused {
+            link.paused = false
+            link.connection.resumeReading()
+        }
     }
 
     private func releaseVerdicts() {
@@ -480,6 +512,8 @@ public final class FetchEngine {
         if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()
         timer = nil
+        resumer?.close()
+        resumer = nil
         hashing.close()
         disk.close()
         listener?.close()
