@@ -6,13 +6,28 @@ public enum Registration {
     /// Renders records in the order given (load-db accepts references anywhere in the batch).
     public static func render(_ paths: [PathInfo]) -> String {
         var out = ""
+        out.reserveCapacity(paths.reduce(0) { $0 + 140 + 60 * $1.references.count })
+        func line(_ text: some StringProtocol) {
+            out += text
+            out += "\n"
+        }
+        func path(_ p: StorePath?) {
+            if let p {
+                out += StorePath.storeDirectory
+                out += "/"
+                out += p.baseName
+            }
+            out += "\n"
+        }
         for p in paths {
-            out += p.storePath.fullPath + "\n"
-            out += p.narHash.description + "\n"
-            out += "\(p.narSize)\n"
-            out += (p.deriver?.fullPath ?? "") + "\n"
-            out += "\(p.references.count)\n"
-            for r in p.references.sorted() { out += r.fullPath + "\n" }
+            path(p.storePath)
+            line(p.narHash.description)
+            line(String(p.narSize))
+            path(p.deriver)
+            line(String(p.references.count))
+            // A manifest's references come sorted already (a toplevel may have a thousand).
+            let sorted = zip(p.references, p.references.dropFirst()).allSatisfy { $0 < $1 }
+            for r in sorted ? p.references : p.references.sorted() { path(r) }
         }
         return out
     }

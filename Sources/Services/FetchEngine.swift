@@ -399,8 +399,10 @@ public final class FetchEngine {
                 links[id]?.sender.enqueue(ids)
             case .finished:
                 flushOutbox()
-                // The registration is written once every path is on disk.
-                disk.whenDrained { [weak self] in self?.finish() }
+                // The registration is written once every path is on disk; it is made now, while
+                // the last paths are restored (a millisecond for a thousand paths).
+                let registration = configuration.servesOnly ? nil : client?.manifest.map(registration(of:))
+                disk.whenDrained { [weak self] in self?.finish(registration: registration) }
             case .fail(let line):
                 flushOutbox()
                 fail(line)
@@ -466,7 +468,12 @@ public final class FetchEngine {
 
     private func readChunk(_ id: ChunkID) -> [UInt8]? { disk.read(id) }
 
-    private func finish() {
+    /// What `nix-store --load-db` reads: every path of the closure.
+    private func registration(of manifest: Manifest) -> String {
+        Registration.render(closure.map { manifest.pathInfo($0) })
+    }
+
+    private func finish(registration: String?) {
         guard let manifest = client?.manifest else { return }
         if configuration.servesOnly {
             finishedAt = loop.nowMilliseconds
@@ -474,7 +481,7 @@ public final class FetchEngine {
             return
         }
         do {
-            let registration = Registration.render(closure.map { manifest.pathInfo($0) })
+            let registration = registration ?? self.registration(of: manifest)
             let path = configuration.registrationPath
             if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
                 try FileIO.createDirectories(String(path[..<slash]))
