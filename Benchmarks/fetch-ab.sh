@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Compares agent binaries on issue 3's small-paths measure, in alternating fetches (one binary
 # measures differently from one stretch of this VM to the next: only pairs compare). One seed
-# (this tree's release `rookery`, or $SEED), 1000 × 64 KiB paths and one path of the same size, each
-# in a manifest of its own, every root fresh on a RAM-backed journaled ext4, the root of the fetch before
-# last deleted and `sync` before each (see fetch-bench.sh). Prints each agent's medians.
+# (this tree's release `rookery`, or $SEED), 1000 × 64 KiB paths and one path of the same size,
+# each in a manifest of its own, every root fresh on a RAM-backed journaled ext4, the root of the
+# fetch before last deleted and `sync` before each (see fetch-bench.sh). Prints each agent's medians.
 # Usage: Benchmarks/fetch-ab.sh ROUNDS AGENT [AGENT...]   (an AGENT may be a wrapper script)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -46,7 +46,8 @@ public struct StorePath: Hashable, Comparable, Sendable, CustomStringConvertible
         for c in name where !isNameCharacter(c) {
             throw .badStorePath("'\(whole)' has an invalid character in its name")
         }
-        // ".", "..", ".-*", "..-*", compared as bytes (a String here cost a third of decoding a manifest's path).
+        // ".", "..", ".-*", "..-*", compared as bytes: no String per name (a manifest's decoder
+        // checks every path).
         let dots = name.prefix(2).prefix { $0 == UInt8(ascii: ".") }.count
         if dots > 0 && (name.count == dots || name[name.startIndex + dots] == UInt8(ascii: "-")) {
             throw .badStorePath("'\(whole)' has a reserved name")

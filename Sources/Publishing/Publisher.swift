@@ -40,6 +40,7 @@ public enum Publisher {
             }.sorted()
         }
         let chunkSize = Int(layout.chunkSize)
+        let workers = max(workers, 1)
         let sides = (0..<workers).map { _ in SideThread() }
         defer { for side in sides { side.stop() } }
         let largestFirst = sorted.indices.sorted { sorted[$0].narSize > sorted[$1].narSize }

@@ -311,7 +311,7 @@ public final class FetchEngine {
 
     /// Stops reading `link` after a burst (bytes since hashes last came back) or while its chunks
     /// outrun their hashing. libuv reads a socket up to 32 times a turn, megabytes from a fast
-    /// seed, while finished hashes wait for the loop: the first verdict came 4–7 ms after its
+    /// seed, while finished hashes wait for the loop: the first verdict came 4–5 ms after its
     /// batch was hashed, the pool idle. Reading resumes next turn, once the hashes are in.
     private func holdBack(_ link: Link) {
         guard !link.paused, link.burst >= Self.burstBytes || hashing.bytes >= Self.maxHashingBytes else { return }

@@ -22,7 +22,7 @@ public struct Digest256: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     /// The same from an array's slice, the decoders' case: not generic, so no type metadata is
-    /// looked up per call from other modules (a tenth of decoding a manifest).
+    /// looked up per call from other modules (it showed under perf, decoding a manifest).
     public init?(bytes: ArraySlice<UInt8>) {
         guard bytes.count == Self.byteCount else { return nil }
         Swift.withUnsafeMutableBytes(of: &words) { raw in bytes.withUnsafeBytes { raw.copyMemory(from: $0) } }
