@@ -50,20 +50,25 @@ t0=$(now); nix-store --store "$store" --export $(nix-store --store "$store" -qR 
 export_many=$(python3 -c "print($t1 - $t0)")
 
 "$rookery" seed --state "$work/state" --store "$store" --listen 127.0.0.1:0 --http off > "$work/seed.log" 2>&1 &
+seed_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$work/seed.log" && break; sleep 0.1; done
 seed=$(grep -o 'listening on .*' "$work/seed.log" | awk '{print $3}')
 
-fetch() { # toplevel root -> prints "seconds maxrss_kib"
+seed_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$seed_pid/stat"; }
+fetch() { # toplevel root -> prints "seconds maxrss_kib agent_cpu_ms seed_cpu_ms"
   # Dirty pages of what was built, published or fetched before are written back first, so the
   # disk's writeback does not land inside the timed fetch (it made runs vary by 2x).
   sync
-  local key t0 t1
+  local key t0 t1 c0 c1 rss user system
   key=$(cat "$work/pk")
   # Wall time to the millisecond (time's %e has 10 ms steps, a tenth of a small fetch).
+  c0=$(seed_cpu_ms)
   t0=$(now)
-  /usr/bin/env time -f "%M" -o "$work/time" "$agent" --seed "$seed" --trusted-key "$key" --root "$2" "$1" >/dev/null
+  /usr/bin/env time -f "%M %U %S" -o "$work/time" "$agent" --seed "$seed" --trusted-key "$key" --root "$2" "$1" >/dev/null
   t1=$(now)
-  echo "$(python3 -c "print(f'{$t1 - $t0:.3f}')") $(cat "$work/time")"
+  c1=$(seed_cpu_ms)
+  read -r rss user system < "$work/time"
+  echo "$(python3 -c "print(f'{$t1 - $t0:.3f} $rss {($user + $system) * 1000:.0f} {$c1 - $c0:.0f}')")"
 }
 # Every timed root is on an ext4 with a journal, as `rookery-agent layout` makes a client's root
 # (mke2fs defaults), on a loop device backed by RAM (when root; else beside the rest): a client's
@@ -100,13 +105,14 @@ if [ -d /dev/shm ] && [ "$avail_mib" -gt $((touch_mib + 4096)) ]; then
   done
 fi
 # The first fetch: the seed indexes the path as it is first asked for.
-read -r large_s large_rss < <(fetch "$large" "$fs/root-large")
+read -r large_s large_rss _ < <(fetch "$large" "$fs/root-large")
 # Small ÷ large: seven alternating fetches each into a fresh root, medians. The root of the
 # fetch before last goes first (after a sync), so each fetch writes into page-cache pages freed a
 # moment before, as a client's RAM is reused, rather than pages this VM's host took back (see
 # "memory" below). Three fetches each with every root kept left the medians to this VM's noise.
 same_all=()
 many_all=()
+declare -A cpu=([same_agent]=0 [same_seed]=0 [many_agent]=0 [many_seed]=0)
 previous=()
 for i in 1 2 3 4 5 6 7; do
   for kind in same many; do
@@ -118,8 +124,10 @@ for i in 1 2 3 4 5 6 7; do
     previous+=("$root")
     top=$same
     [ "$kind" = many ] && top=$many
-    read -r s _ < <(fetch "$top" "$root")
+    read -r s _ agent_ms seed_ms < <(fetch "$top" "$root")
     if [ "$kind" = same ]; then same_all+=("$s"); else many_all+=("$s"); fi
+    cpu[${kind}_agent]=$((cpu[${kind}_agent] + agent_ms))
+    cpu[${kind}_seed]=$((cpu[${kind}_seed] + seed_ms))
   done
 done
 same_s=$(printf '%s\n' "${same_all[@]}" | sort -n | sed -n 4p)
@@ -170,6 +178,12 @@ echo "fetch   (the agent hashes chunks in vector lanes: ${lanes} MiB/s; the agai
 echo "rss     agent peak RSS $((large_rss / 1024)) MiB (target ≤ 48)"
 echo "size    static stripped agent $(stat -c %s "$agent") bytes = $(python3 -c "print(round($(stat -c %s "$agent") / 1048576, 2))") MiB (target ≤ 8)"
 echo "small   ${small_paths} × ${small_kib} KiB paths ${many_s} s vs one $((small_paths * small_kib / 1024)) MiB path ${same_s} s (medians of ${many_all[*]} / ${same_all[*]}, roots on ${where}): $(ratio "$many_s" "$same_s") (target ≤ 1.5)"
+# The CPU both processes spend (means of the seven; `time`'s user + system, the seed's /proc
+# stat): on this machine's cores, the 1000 paths cannot take less than their sum ÷ the cores.
+cores=$(nproc)
+mean_cpu() { echo $((cpu[$1] / 7)); }
+many_cpu=$(($(mean_cpu many_agent) + $(mean_cpu many_seed)))
+echo "small   CPU per fetch (means of 7): 1000 paths agent $(mean_cpu many_agent) + seed $(mean_cpu many_seed) ms, one path agent $(mean_cpu same_agent) + seed $(mean_cpu same_seed) ms; on $cores cores the 1000 paths need ≥ $((many_cpu / cores)) ms = $(ratio "$many_cpu / $cores / 1000" "$same_s") × the one path"
 echo "small   (cp -a of the same trees into the same file system: ${cp_many_s} s vs ${cp_same_s} s, medians of ${cp_many[*]} / ${cp_same[*]}; the 1000 paths' fetch ÷ their cp -a = $(ratio "$many_s" "$cp_many_s"))"
 echo "publish ${publish} s vs nix-store --dump of every path ${dump} s: $(ratio "$publish" "$dump") (target ≤ 1.2)"
 # What no publish can go below: Nix's NAR hash must be checked, and SHA-256 of one NAR is one
