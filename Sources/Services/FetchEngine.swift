@@ -401,7 +401,8 @@ public final class FetchEngine {
                 flushOutbox()
                 // The registration is written once every path is on disk; it is made now, while
                 // the last paths are restored (a millisecond for a thousand paths).
-                let registration = configuration.servesOnly ? nil : client?.manifest.map(registration(of:))
+                guard let manifest = client?.manifest else { break }
+                let registration = configuration.servesOnly ? nil : registration(of: manifest)
                 disk.whenDrained { [weak self] in self?.finish(registration: registration) }
             case .fail(let line):
                 flushOutbox()
@@ -473,15 +474,14 @@ public final class FetchEngine {
         Registration.render(closure.map { manifest.pathInfo($0) })
     }
 
+    /// Every path is on disk: writes the registration (nil when the node only serves).
     private func finish(registration: String?) {
-        guard let manifest = client?.manifest else { return }
-        if configuration.servesOnly {
+        guard let registration else {
             finishedAt = loop.nowMilliseconds
             whenServing?(report)
             return
         }
         do {
-            let registration = registration ?? self.registration(of: manifest)
             let path = configuration.registrationPath
             if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
                 try FileIO.createDirectories(String(path[..<slash]))
