@@ -3,6 +3,7 @@
 // one path's SHA-256 is one sequential stream, but different paths' are not, and raven has
 // cores to spare.
 import Glibc
+import Store
 
 public enum ParallelWork {
     /// The online cores: how many threads CPU-bound work can keep busy.
@@ -25,26 +26,27 @@ public enum ParallelWork {
     }
 }
 
-/// The jobs not yet taken, each one's result, the first failure. `results` has one slot per job,
-/// each written by the one thread that ran it; read only after every thread has ended.
+/// The jobs not yet taken, each one's result, the first failure. `slots` has one per job, each
+/// written by the one thread that ran it; read only after every thread has ended.
 private final class JobQueue<T>: @unchecked Sendable {
+    private final class Progress {
+        var next = 0
+        var failure: (any Error)?
+    }
+
     private let order: [Int]
-    private var next = 0
-    private var failure: (any Error)?
-    private var mutex = pthread_mutex_t()
+    private let progress = Locked(Progress())
     private let slots: UnsafeMutableBufferPointer<T?>
 
     init(order: [Int]) {
         self.order = order
         slots = .allocate(capacity: order.count)
         slots.initialize(repeating: nil)
-        pthread_mutex_init(&mutex, nil)
     }
 
     deinit {
         slots.deinitialize()
         slots.deallocate()
-        pthread_mutex_destroy(&mutex)
     }
 
     func drain(worker: Int, _ body: (Int, Int) throws -> T) {
@@ -54,21 +56,19 @@ private final class JobQueue<T>: @unchecked Sendable {
     }
 
     func results() throws -> [T] {
-        if let failure { throw failure }
+        if let failure = progress.unlocked.failure { throw failure }
         return slots.map { $0! }
     }
 
     private func take() -> Int? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        guard failure == nil, next < order.count else { return nil }
-        next += 1
-        return order[next - 1]
+        progress.run { p in
+            guard p.failure == nil, p.next < order.count else { return nil }
+            p.next += 1
+            return order[p.next - 1]
+        }
     }
 
     private func fail(_ error: any Error) {
-        pthread_mutex_lock(&mutex)
-        if failure == nil { failure = error }
-        pthread_mutex_unlock(&mutex)
+        progress.run { p in if p.failure == nil { p.failure = error } }
     }
 }

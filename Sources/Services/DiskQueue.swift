@@ -9,7 +9,6 @@
 // most `maxBytes` of chunk data wait: past it the engine holds verdicts back, so no new requests
 // go out until the disk catches up. A crash loses what waits (verified, announced, not yet on
 // disk): the rerun fetches it again, as it does what was on the wire.
-import Glibc
 import NixFormats
 import Runtime
 import Store
@@ -213,26 +212,4 @@ final class DiskQueue {
         }
         return nil
     }
-}
-
-/// A value used by one thread at a time.
-final class Locked<Value>: @unchecked Sendable {
-    private let value: Value
-    private var mutex = pthread_mutex_t()
-
-    init(_ value: Value) {
-        self.value = value
-        pthread_mutex_init(&mutex, nil)
-    }
-
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    func run<R>(_ body: (Value) -> R) -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body(value)
-    }
-
-    /// The value without the lock, for the owner while no other thread can use it.
-    var unlocked: Value { value }
 }

@@ -105,20 +105,11 @@ private final class DumpState<Sink: ByteSink> {
             try emit(.fileEnd)
             return
         }
-        var left = size
-        while left > 0 {
-            let want = Int(min(UInt64(readBuffer.count), left))
-            let n = Glibc.read(fd, readBuffer.baseAddress!, want)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .lastSystem("read", path)
-            }
-            if n == 0 { throw .fileChanged(path: path) }
-            do {
-                try writer.writeFileData(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), into: &out)
-            } catch { throw .nar(error) }
-            left -= UInt64(n)
-            if out.count >= bufferSize { try flush() }
+        // A smaller one is read whole into the buffer and framed with what is around it.
+        let contents = UnsafeMutableRawBufferPointer(rebasing: readBuffer[0..<Int(size)])
+        try FileIO.read(fd: fd, at: 0, into: contents, name: path)
+        if size > 0 {
+            do { try writer.writeFileData(UnsafeRawBufferPointer(contents), into: &out) } catch { throw .nar(error) }
         }
         try emit(.fileEnd)
     }
