@@ -10,6 +10,8 @@ final class UploadGate {
     private var bucket: TokenBucket?
     private var timer: Timer?
     private var parked: [ObjectIdentifier: ChunkSender] = [:]
+    /// Small frames of one sender's pump, copied together to leave in one write.
+    let batch = FrameBatch()
 
     /// `bytesPerSecond` 0: no cap.
     init(loop: EventLoop, bytesPerSecond: UInt64) {
@@ -54,9 +56,10 @@ final class UploadGate {
 
 /// Sends the chunks one connection asked for, as its socket drains: bytes are read only when
 /// there is room (so a slow reader costs no memory), within the node's upload cap. Chunks go to
-/// the socket directly (a large one-file chunk by sendfile, no copy in this process; any other
-/// as one write) while nothing waits in the connection's write queue; the rest of a chunk the
-/// socket did not take waits there, and the next chunk goes when it has drained. So the socket's own buffer is the only queue.
+/// the socket directly (a large one-file chunk by sendfile, no copy in this process; small ones
+/// copied together into one write, a `FrameBatch`; any other as one write) while nothing waits
+/// in the connection's write queue; the rest the socket did not take waits there, and the next
+/// chunk goes when it has drained. So the socket's own buffer is the only queue.
 final class ChunkSender {
     let connection: TCPConnection
     private let gate: UploadGate
@@ -71,6 +74,8 @@ final class ChunkSender {
     static let copiedChunkLimit = 64 << 10
     /// Most chunks one connection may have queued; beyond it they are refused (MISSING).
     static let maxPending = 1024
+
+    private var batch: FrameBatch { gate.batch }
 
     init(connection: TCPConnection, gate: UploadGate, read: @escaping (ChunkID) -> OutgoingChunk?) {
         self.connection = connection
@@ -97,17 +102,36 @@ final class ChunkSender {
             let id = pending[head]
             guard let chunk = held ?? read(id) else {
                 head += 1
-                connection.write(FrameCodec.encode(.missing(id)))
+                batch.append(FrameCodec.encode(.missing(id)))
+                if batch.isFull { flushBatch() }
+                continue
+            }
+            let header = FrameCodec.chunkHeader(id, dataCount: chunk.count)
+            let frameCount = header.count + chunk.count
+            let batched = frameCount <= FrameBatch.frameLimit && Self.sendsAsOneCopy(chunk)
+            if !batched && !batch.isEmpty {
+                held = chunk
+                flushBatch()
                 continue
             }
             guard gate.admit(chunk.count, for: self) else {
                 held = chunk
-                return
+                break
             }
             held = nil
             head += 1
-            let header = FrameCodec.chunkHeader(id, dataCount: chunk.count)
-            let frameCount = header.count + chunk.count
+            if batched {
+                do {
+                    try batch.append(frameCount) { (buffer) throws(StoreError) in
+                        try Self.copyFrame(header, chunk, from: 0, into: buffer)
+                    }
+                    bytesSent += UInt64(chunk.count)
+                } catch {
+                    batch.append(FrameCodec.encode(.missing(id)))
+                }
+                if batch.isFull { flushBatch() }
+                continue
+            }
             let sent: Int
             do { sent = try sendDirect(header, chunk) } catch {
                 connection.write(FrameCodec.encode(.missing(id)))
@@ -131,10 +155,23 @@ final class ChunkSender {
                 connection.write(FrameCodec.encode(.missing(id)))
             }
         }
+        flushBatch()
         if head == pending.count {
             pending.removeAll(keepingCapacity: true)
             head = 0
         }
+    }
+
+    /// Writes the frames gathered in the batch; what the socket does not take now waits in the
+    /// connection's queue. The batch is emptied first and its bytes read only before any callback
+    /// can run: a failed write closes the connection, and what that sets off may pump other
+    /// senders, which fill the same batch.
+    private func flushBatch() {
+        guard !batch.isEmpty else { return }
+        let frames = batch.bytes
+        batch.removeAll()
+        let sent = connection.tryWrite(frames)
+        if sent < frames.count && !connection.isClosed { connection.write(Array(frames[sent...])) }
     }
 
     /// Whether the frame goes out as one write with its pieces copied together, rather than

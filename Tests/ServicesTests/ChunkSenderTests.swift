@@ -1,6 +1,7 @@
 // The seed's and peers' chunk sending over a real loopback socket: chunks go to the socket
-// directly (a large one-file chunk by sendfile, others as one copied write) while nothing is
-// queued, and the part a full socket did not take goes through a write buffer. Whatever the split, the reader gets whole frames in order.
+// directly (a large one-file chunk by sendfile, small ones copied together into one write, others
+// as one copied write) while nothing is queued, and the part a full socket did not take goes
+// through a write buffer. Whatever the split, the reader gets whole frames in order.
 import Glibc
 import Runtime
 import Store
@@ -45,13 +46,84 @@ import Testing
         var table: [ChunkID: OutgoingChunk] = [:]
         for (id, chunk) in zip(ids, outgoing) { table[id] = chunk }
         let missing = ChunkID(of: Array("not here".utf8))
+        let (got, failure, bytesSent) = try Self.send([ids[0], missing, ids[1], ids[2], ids[3]], from: table)
 
+        #expect(failure == nil)
+        let want: [Message] = [
+            .chunk(ids[0], expected[0][...]), .missing(missing), .chunk(ids[1], expected[1][...]),
+            .chunk(ids[2], expected[2][...]), .chunk(ids[3], expected[3][...]),
+        ]
+        #expect(got == want)
+        #expect(bytesSent == UInt64(expected.reduce(0) { $0 + $1.count }))
+    }
+
+    /// Small chunks are copied into one batch and written together (flushed when it is full or
+    /// before a chunk that goes on its own); a chunk whose file cannot be read becomes MISSING in
+    /// its place. The reader still gets every frame in order, through a full socket.
+    @Test func smallChunksGatheredLeaveInOrderAmongTheRest() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.sub("blob")
+        let file = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 10) }
+        try FileIO.writeNew(path, file, mode: 0o644, durable: false)
+        var outgoing: [OutgoingChunk] = []
+        var expected: [[UInt8]] = []
+        func add(_ chunk: OutgoingChunk, _ bytes: [UInt8]) {
+            outgoing.append(chunk)
+            expected.append(bytes)
+        }
+        // 300 small chunks (1.2 MiB: several batches), a large one by sendfile among them, and
+        // small ones from memory and with framing.
+        for i in 0..<300 {
+            let offset = i * 4096 + 5
+            if i == 100 {
+                add(OutgoingChunk(pieces: [.file(path: path, offset: 0, count: 3 << 20)]), Array(file[..<(3 << 20)]))
+            }
+            if i % 50 == 7 {
+                add(OutgoingChunk(bytes: Array(file[offset..<(offset + 999)])), Array(file[offset..<(offset + 999)]))
+            }
+            let framing: [UInt8] = [UInt8(i & 0xff), 1, 2]
+            add(
+                OutgoingChunk(pieces: [.bytes(framing[...]), .file(path: path, offset: UInt64(offset), count: 4000)]),
+                framing + file[offset..<(offset + 4000)])
+        }
+        var ids = expected.map { ChunkID(of: $0) }
+        var table: [ChunkID: OutgoingChunk] = [:]
+        for (id, chunk) in zip(ids, outgoing) { table[id] = chunk }
+        let unreadable = ChunkID(of: Array("its file is gone".utf8))
+        table[unreadable] = OutgoingChunk(pieces: [.file(path: dir.sub("gone"), offset: 0, count: 100)])
+        let missing = ChunkID(of: Array("not here".utf8))
+        ids.insert(unreadable, at: 50)
+        ids.insert(missing, at: 250)
+
+        let (got, failure, bytesSent) = try Self.send(ids, from: table)
+
+        #expect(failure == nil)
+        var want: [Message] = []
+        var next = 0
+        for id in ids {
+            if id == unreadable || id == missing {
+                want.append(.missing(id))
+            } else {
+                want.append(.chunk(id, expected[next][...]))
+                next += 1
+            }
+        }
+        #expect(got.count == want.count)
+        #expect(got == want)
+        #expect(bytesSent == UInt64(expected.reduce(0) { $0 + $1.count }))
+    }
+
+    /// Serves `ids` from `table` over a loopback socket whose reader starts late (so the sender
+    /// finds it full); returns the messages read, any failure, and the chunk bytes sent.
+    static func send(_ ids: [ChunkID], from table: [ChunkID: OutgoingChunk]) throws -> (
+        [Message], String?, UInt64
+    ) {
         let loop = try EventLoop()
         let listener = try TCPListener(loop: loop)
         var sender: ChunkSender?
         let bound = try listener.listen(on: SocketAddress(host: "127.0.0.1", port: 0)) { connection in
             sender = ChunkSender(connection: connection, gate: UploadGate(loop: loop, bytesPerSecond: 0)) { table[$0] }
-            sender!.enqueue([ids[0], missing, ids[1], ids[2], ids[3]])
+            sender!.enqueue(ids)
         }
         let client = try TCPConnection(loop: loop)
         var decoder = FrameDecoder()
@@ -82,19 +154,12 @@ import Testing
                         } catch {
                             failure = "\(error)"
                         }
-                        if got.count == 5 || failure != nil { finish() }
+                        if got.count == ids.count || failure != nil { finish() }
                     },
                     onEnd: { _ in finish() })
             }
         }
         loop.run()
-
-        #expect(failure == nil)
-        let want: [Message] = [
-            .chunk(ids[0], expected[0][...]), .missing(missing), .chunk(ids[1], expected[1][...]),
-            .chunk(ids[2], expected[2][...]), .chunk(ids[3], expected[3][...]),
-        ]
-        #expect(got == want)
-        #expect(sender?.bytesSent == UInt64(expected.reduce(0) { $0 + $1.count }))
+        return (got, failure, sender?.bytesSent ?? 0)
     }
 }
