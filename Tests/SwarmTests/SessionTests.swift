@@ -129,4 +129,40 @@ import Testing
         }
         #expect(missing.contains("has no manifest for /nix/store/"))
     }
+
+    /// Each way a seed can end a fetch before or during the transfer gives one line: a manifest
+    /// for another system (signed, but not the one asked for), another protocol version, an error
+    /// frame, a frame that cannot be decoded.
+    @Test func endsWithOneLineOnAnyRefusal() throws {
+        let key = try Fixtures.key()
+        let signed = SignedManifest.sign(try Fixtures.manifest(), with: [key]).encode()
+        func greeted(_ selector: ManifestSelector) -> ClientSession {
+            var s = ClientSession(
+                hello: ServerSessionTests.agentHello, selector: selector, trustedKeys: [key.publicKey])
+            _ = s.connected()
+            _ = s.received(.hello(ServerSessionTests.seedHello))
+            return s
+        }
+        let other = try StorePath("/nix/store/00000000000000000000000000000000-other-system")
+        var a = greeted(.toplevel(other))
+        #expect(a.received(.manifest(signed)) == [.fail("manifest refused: it does not list \(other.fullPath)")])
+        let elsewhere = Digest256(bytes: [UInt8](repeating: 9, count: 32))!
+        var b = greeted(.id(elsewhere))
+        #expect(b.received(.manifest(signed)) == [.fail("manifest refused: it is not manifest \(elsewhere.hex)")])
+
+        var c = try Self.session(keys: [key.publicKey])
+        _ = c.connected()
+        var newer = ServerSessionTests.seedHello
+        newer.version = Hello.currentVersion + 1
+        #expect(c.received(.hello(newer)) == [.fail("seed speaks protocol version \(Hello.currentVersion + 1)")])
+        #expect(c.state == .closed)
+
+        var d = greeted(.toplevel(try Fixtures.manifest().toplevels[0]))
+        _ = d.received(.manifest(signed))
+        #expect(d.received(.error(.busy, "too many fetches")) == [.fail("seed reported busy: too many fetches")])
+        var e = greeted(.toplevel(try Fixtures.manifest().toplevels[0]))
+        #expect(e.malformed(.truncated) == [.fail("protocol violation: data ends early")])
+        #expect(e.state == .closed)
+        #expect(e.received(.ping(1)) == [], "a closed session answers nothing")
+    }
 }

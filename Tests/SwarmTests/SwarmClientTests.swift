@@ -173,4 +173,33 @@ import Testing
         #expect(stored.contains(.store(0, table.ids[0], [1][...])))
         #expect(stored.contains(.send(newcomer, .have([0]))), "announced before the newcomer's HELLO")
     }
+
+    /// A frame that cannot be decoded (oversize, unknown type, truncated) closes its own link and
+    /// nothing else: a peer's, or the seed's once the manifest is trusted (the fetch goes on).
+    /// Before that, the seed is the only source of the manifest: the fetch ends with one line.
+    @Test func aMalformedFrameClosesOnlyItsLink() throws {
+        var (c, peer, _, seedLink) = try Self.clientWithPeer()
+        func fails(_ actions: [SwarmClient.Action]) -> Bool {
+            actions.contains { if case .fail = $0 { true } else { false } }
+        }
+        func closed(_ actions: [SwarmClient.Action]) -> [Int] {
+            actions.compactMap { if case .close(let id, _) = $0 { id } else { nil } }
+        }
+        let fromPeer = c.malformed(peer, .unknownMessageType(0x7f), now: 1)
+        #expect(fromPeer.contains(.close(peer, reason: "protocol violation: unknown message type 127")))
+        #expect(closed(fromPeer) == [peer] && !fails(fromPeer))
+        #expect(c.malformed(peer, .truncated, now: 2) == [], "a closed link is forgotten")
+        let fromSeed = c.malformed(seedLink, .tooLarge(what: "chunk frame", size: 1 << 30, limit: 4 << 20), now: 3)
+        #expect(closed(fromSeed) == [seedLink] && !fails(fromSeed))
+
+        let key = try Fixtures.key()
+        var fresh = SwarmClient(
+            configuration: SwarmClient.Configuration(), seed: Self.seedAddress,
+            nodeID: [UInt8](repeating: 2, count: 16),
+            toplevel: try Fixtures.manifest().toplevels[0], trustedKeys: [key.publicKey], randomSeed: 1)
+        let seed = try #require(Self.dialled(fresh.start(now: 0)).first)
+        _ = fresh.connected(seed, now: 0)
+        let early = fresh.malformed(seed, .truncated, now: 1)
+        #expect(early == [.fail("protocol violation: data ends early"), .close(seed, reason: "failed")])
+    }
 }
