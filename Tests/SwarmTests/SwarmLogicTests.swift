@@ -160,6 +160,32 @@ import Testing
         return (core, signed)
     }
 
+    /// Swarm messages out of order or out of range end that member's connection, with an ERROR
+    /// saying why, and no one else's; a BITFIELD for a manifest the seed does not serve is
+    /// answered NOT_FOUND.
+    @Test func seedRefusesSwarmMessagesOutOfOrder() throws {
+        var (core, _) = try Self.cappedSeed([Bitfield(count: 3)])
+        core.accepted(5, remote: PeerAddress(host: "10.0.0.5", port: 0))
+        _ = core.received(5, .hello(Hello(role: .agent, nodeID: [5], listenPort: 7021)), now: 0)
+        let early = "REQUEST_ANY before BITFIELD"
+        #expect(
+            core.received(5, .requestAny(count: 8, bytes: 1 << 20), now: 0) == [
+                .send(5, .error(.protocolViolation, early)), .close(5, reason: early),
+            ])
+        let outside = "HAVE outside the announced swarm"
+        #expect(
+            core.received(1, .have([7]), now: 1) == [
+                .send(1, .error(.protocolViolation, outside)), .close(1, reason: outside),
+            ])
+        core.accepted(6, remote: PeerAddress(host: "10.0.0.6", port: 0))
+        _ = core.received(6, .hello(Hello(role: .agent, nodeID: [6], listenPort: 7021)), now: 2)
+        let unknown = try #require(Digest256(bytes: [UInt8](repeating: 9, count: 32)))
+        #expect(
+            core.received(6, .bitfield(manifest: unknown, Bitfield(count: 3)), now: 2) == [
+                .send(6, .error(.notFound, "no swarm for that manifest and bitfield"))
+            ])
+    }
+
     @Test func seedAnswersAHeldBackRequestAnyWhenAHaveMakesRoom() throws {
         var (core, _) = try Self.cappedSeed([Bitfield(count: 3), Bitfield(count: 3)])
         // The cap (1 byte) allows one chunk on its way: member 1 gets it, member 2 waits.
