@@ -81,6 +81,8 @@ final class DiskQueue {
     func plan(_ manifest: Manifest, paths indices: [Int], storeNames: Set<String>) throws(StoreError) -> Set<ChunkID> {
         precondition(lanes.allSatisfy(\.idle), "planned while jobs ran")
         var present: [ChunkID: UInt8] = [:]
+        laneOfPath.reserveCapacity(laneOfPath.count + indices.count)
+        lanesOfChunk.reserveCapacity(lanesOfChunk.count + indices.reduce(0) { $0 + manifest.paths[$1].chunks.count })
         for (l, lane) in lanes.enumerated() {
             let mine = stride(from: l, to: indices.count, by: lanes.count).map { indices[$0] }
             for p in mine {

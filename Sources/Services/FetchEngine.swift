@@ -427,7 +427,7 @@ public final class FetchEngine {
         }
         closure = manifest.closure(of: top)
         store.add(manifest)
-        let table = ChunkTable(manifest: manifest)
+        guard let table = client?.table else { return fail("the manifest has no chunk table") }
         var wanted: [Int] = []
         var present: [Int] = []
         // One listing of the store, not a stat per path of the manifest (the cache reads it too).

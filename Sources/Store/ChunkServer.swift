@@ -27,6 +27,7 @@ public final class ChunkServer {
 
     /// Makes every chunk of `manifest` servable.
     public func add(_ manifest: Manifest) {
+        locations.reserveCapacity(locations.count + manifest.paths.reduce(0) { $0 + $1.chunks.count })
         for p in manifest.paths {
             for (i, id) in p.chunks.enumerated() where locations[id] == nil {
                 locations[id] = Where(path: p.storePath, range: manifest.layout.range(of: i, narSize: p.narSize))

@@ -123,6 +123,8 @@ public struct SwarmClient: Sendable {
 
     public private(set) var manifest: Manifest?
     public private(set) var manifestID: Digest256?
+    /// The manifest's chunks, made once it is trusted (the driver plans its disk with it too).
+    public private(set) var table: ChunkTable?
     /// The signed manifest as received: served to peers that ask for it.
     private var manifestFile: [UInt8]?
     /// It came from a peer the seed named.
@@ -420,8 +422,7 @@ public struct SwarmClient: Sendable {
     /// The manifest is trusted; `wantedPaths` are the manifest paths to fetch, `holding` the
     /// chunk-table indices already on this node's disk (verified), which it can serve.
     public mutating func plan(wantedPaths: [Int], holding: Set<Int>, now: UInt64) -> [Action] {
-        guard let manifest, picker == nil else { return [] }
-        let table = ChunkTable(manifest: manifest)
+        guard let manifest, let table, picker == nil else { return [] }
         var wanted = Bitfield(count: table.count)
         var have = Bitfield(count: table.count)
         for i in holding where i < table.count { have.insert(i) }
@@ -474,6 +475,7 @@ public struct SwarmClient: Sendable {
             }
             manifest = m
             manifestID = mid
+            table = ChunkTable(manifest: m)
             manifestFile = session.file
             // A manifest link still open (the seed answered meanwhile) has done its job.
             let spare = links.filter { $0.value.forManifest }.keys.sorted()
