@@ -51,6 +51,16 @@ import Testing
         ),
         ("unknown error code", [7, 0, 0, 0, 0x07, 99, 0, 0, 0, 0, 0], WireError.malformed("unknown error code")),
         ("empty chunk", [33, 0, 0, 0, 0x05] + [UInt8](repeating: 0, count: 32), WireError.malformed("empty chunk")),
+        (
+            "bitfield with spare bits set",
+            [38, 0, 0, 0, 0x0A] + [UInt8](repeating: 0, count: 32) + [3, 0, 0, 0, 0xFF],
+            WireError.malformed("BITFIELD of 3 bits has the wrong length or spare bits set")
+        ),
+        (
+            "bitfield too long", [39, 0, 0, 0, 0x0A] + [UInt8](repeating: 0, count: 32) + [3, 0, 0, 0, 0, 0],
+            WireError.malformed("BITFIELD of 3 bits has the wrong length or spare bits set")
+        ),
+        ("empty have", [3, 0, 0, 0, 0x0B, 0, 0], WireError.malformed("have of 0 indices")),
     ])
     func malformedFramesAreRefused(name: String, bytes: [UInt8], error: WireError) {
         var decoder = FrameDecoder()
