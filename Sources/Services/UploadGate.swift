@@ -106,8 +106,7 @@ final class ChunkSender {
                 if batch.isFull { flushBatch() }
                 continue
             }
-            let header = FrameCodec.chunkHeader(id, dataCount: chunk.count)
-            let frameCount = header.count + chunk.count
+            let frameCount = FrameCodec.chunkHeaderLength + chunk.count
             let batched = frameCount <= FrameBatch.frameLimit && Self.sendsAsOneCopy(chunk)
             if !batched && !batch.isEmpty {
                 held = chunk
@@ -120,6 +119,7 @@ final class ChunkSender {
             }
             held = nil
             head += 1
+            let header = FrameCodec.chunkHeader(id, dataCount: chunk.count)
             if batched {
                 do {
                     try batch.append(frameCount) { (buffer) throws(StoreError) in

@@ -33,6 +33,8 @@ public struct FrameLimits: Sendable {
 
 public enum FrameCodec {
     public static let headerLength = 5
+    /// A CHUNK frame's bytes before its data: the header and the chunk's id.
+    public static let chunkHeaderLength = headerLength + 32
 
     /// The first bytes of a CHUNK frame whose data (`dataCount` bytes) follow: what a sender
     /// writes before reading the data straight into the same write buffer.
@@ -49,7 +51,7 @@ public enum FrameCodec {
         // One buffer: header first with the length patched in at the end, so a chunk's data is
         // copied once, not into a payload and again into the frame.
         var w = WireWriter()
-        if case .chunk(_, let data) = message { w.bytes.reserveCapacity(headerLength + 32 + data.count) }
+        if case .chunk(_, let data) = message { w.bytes.reserveCapacity(chunkHeaderLength + data.count) }
         w.u32(0)
         w.u8(message.type.rawValue)
         switch message {
@@ -253,7 +255,6 @@ public struct FrameDecoder: Sendable {
     private var gathering: (id: ChunkID, data: [UInt8], count: Int)?
     /// Chunk data from this size on is gathered.
     static let gatherFrom = 16 * 1024
-    static let chunkPrefix = FrameCodec.headerLength + 32
 
     public init(limits: FrameLimits = FrameLimits()) {
         self.limits = limits
@@ -261,8 +262,8 @@ public struct FrameDecoder: Sendable {
 
     /// Bytes held, waiting for the rest of a frame or to be taken by `next`.
     public var bufferedBytes: Int {
-        buffer.count - consumed + gathered.reduce(0) { $0 + Self.chunkPrefix + $1.data.count }
-            + (gathering.map { Self.chunkPrefix + $0.data.count } ?? 0)
+        buffer.count - consumed + gathered.reduce(0) { $0 + FrameCodec.chunkHeaderLength + $1.data.count }
+            + (gathering.map { FrameCodec.chunkHeaderLength + $0.data.count } ?? 0)
     }
 
     public mutating func append<C: Collection<UInt8>>(_ bytes: C) {
@@ -285,7 +286,7 @@ public struct FrameDecoder: Sendable {
             } else if consumed == buffer.count, let (id, count) = largeChunkFrame(rest) {
                 gathering = (id, [], count)
                 gathering!.data.reserveCapacity(count)
-                rest = UnsafeRawBufferPointer(rebasing: rest[Self.chunkPrefix...])
+                rest = UnsafeRawBufferPointer(rebasing: rest[FrameCodec.chunkHeaderLength...])
             } else {
                 if consumed > 0 && consumed == buffer.count {
                     buffer.removeAll(keepingCapacity: true)
@@ -326,7 +327,7 @@ public struct FrameDecoder: Sendable {
                 guard let (id, count) = largeChunkFrame(pending) else { return nil }
                 var data: [UInt8] = []
                 data.reserveCapacity(count)
-                data.append(contentsOf: pending[Self.chunkPrefix...])
+                data.append(contentsOf: pending[FrameCodec.chunkHeaderLength...])
                 return (id, data, count)
             }
             if let found {
@@ -343,12 +344,12 @@ public struct FrameDecoder: Sendable {
     /// The id and data size of the CHUNK frame `bytes` start with, if its data is large enough
     /// to gather and within the limits; otherwise nil (the buffer decides).
     private func largeChunkFrame(_ bytes: UnsafeRawBufferPointer) -> (ChunkID, Int)? {
-        guard bytes.count >= Self.chunkPrefix, bytes[4] == MessageType.chunk.rawValue else { return nil }
+        guard bytes.count >= FrameCodec.chunkHeaderLength, bytes[4] == MessageType.chunk.rawValue else { return nil }
         var length = 0
         for i in 0..<4 { length |= Int(bytes[i]) << (8 * i) }
         let count = length - 1 - 32
         guard count >= Self.gatherFrom, length <= limits.maxLength(of: .chunk) else { return nil }
-        let id = ChunkID(Digest256(bytes: bytes[FrameCodec.headerLength..<Self.chunkPrefix])!)
+        let id = ChunkID(Digest256(bytes: bytes[FrameCodec.headerLength..<FrameCodec.chunkHeaderLength])!)
         return (id, count)
     }
 }
