@@ -4,7 +4,8 @@
 #   - the agent's peak RSS, the stripped static agent's size
 #   - 1000 small paths ÷ one large path of the same total size (wall time)
 #   - publish time ÷ one `nix-store --dump` of every path, and the SHA-256 floor under it; the
-#     small paths' publish ÷ one `nix-store --export` of them all
+#     small paths' publish ÷ one `nix-store --export` of them all; the publish of the large
+#     closure's next generation (one new path) ÷ its first
 # Usage: Benchmarks/fetch-bench.sh [LARGE_MIB (512)] [SMALL_PATHS (1000)] [SMALL_KIB (64)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +24,12 @@ agent=$PWD/.build-static/release/rookery-agent
 fetch_fixture rookery-fetch-bench
 
 # Closures: one large path (+ busybox), and many small paths under one toplevel.
+# `next`: the large closure's generation N+1, one new path over the large one.
 write_closures_nix "$work/closures.nix" "$small_paths" "$small_kib" \
-  "  large = mk \"large\" \"mkdir -p \$out; head -c $((large_mib * 1024 * 1024)) /dev/urandom > \$out/blob\";"
+  "  large = mk \"large\" \"mkdir -p \$out; head -c $((large_mib * 1024 * 1024)) /dev/urandom > \$out/blob\";
+  next = mk \"next\" \"mkdir -p \$out; echo \${large} > \$out/refs\";"
 large=$(nix-build --store "$store" "$work/closures.nix" -A large --no-out-link 2>/dev/null)
+next=$(nix-build --store "$store" "$work/closures.nix" -A next --no-out-link 2>/dev/null)
 same=$(nix-build --store "$store" "$work/closures.nix" -A sameSize --no-out-link 2>/dev/null)
 many=$(nix-build --store "$store" "$work/closures.nix" -A many --no-out-link 2>/dev/null)
 "$rookery" keygen bench-1 --secret "$work/sk" --public "$work/pk"
@@ -33,9 +37,13 @@ many=$(nix-build --store "$store" "$work/closures.nix" -A many --no-out-link 2>/
 now() { date +%s.%N; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
-# Publish vs one nix-store --dump of every path of the large closure.
-t0=$(now); "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" "$large" >/dev/null; t1=$(now)
+# Publish vs one nix-store --dump of every path of the large closure. The publishes timed against
+# Nix read every path (`--rehash`: no path is taken from an earlier publish's manifest).
+t0=$(now); "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" --rehash "$large" >/dev/null; t1=$(now)
 publish=$(python3 -c "print($t1 - $t0)")
+# Generation N+1: only its new path is read.
+t0=$(now); "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" "$next" >/dev/null; t1=$(now)
+publish_next=$(python3 -c "print($t1 - $t0)")
 t0=$(now)
 for p in $(nix-store --store "$store" -qR "$large"); do nix-store --store "$store" --dump "$store$p" > /dev/null; done
 t1=$(now); dump=$(python3 -c "print($t1 - $t0)")
@@ -44,7 +52,7 @@ t1=$(now); dump=$(python3 -c "print($t1 - $t0)")
 "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" "$same" >/dev/null
 # A closure of many paths, whose NARs one `nix-store --export` writes in one process (a --dump
 # of each path starts a process per path: 17 s for these 1001 paths, a measure of nix's start).
-t0=$(now); "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" "$many" >/dev/null; t1=$(now)
+t0=$(now); "$rookery" publish --state "$work/state" --store "$store" --key "$work/sk" --rehash "$many" >/dev/null; t1=$(now)
 publish_many=$(python3 -c "print($t1 - $t0)")
 t0=$(now); nix-store --store "$store" --export $(nix-store --store "$store" -qR "$many") > /dev/null; t1=$(now)
 export_many=$(python3 -c "print($t1 - $t0)")
@@ -190,4 +198,5 @@ echo "publish ${publish} s vs nix-store --dump of every path ${dump} s: $(ratio 
 # sequential stream (this machine's fastest, the SHA extensions, measured above).
 sha_floor=$(python3 -c "print(round($large_bytes / 1048576 / $sha, 3))")
 echo "publish floor: SHA-256 of every NAR alone at ${sha} MiB/s = ${sha_floor} s = $(ratio "$sha_floor" "$dump") × the dump"
+echo "publish generation N+1 of the large closure (one new path; the rest checked by the first publish): ${publish_next} s = $(ratio "$publish_next" "$publish") × the first publish, $(ratio "$publish_next" "$dump") × the dump"
 echo "publish ${small_paths} small paths' closure: ${publish_many} s vs one nix-store --export of all its paths ${export_many} s: $(ratio "$publish_many" "$export_many")"

@@ -22,13 +22,13 @@ fetch_fixture_cleanup() {
 
 # Writes FILE, a Nix file of issue 3's small-paths pair: `sameSize`, one path of SMALL_PATHS ×
 # SMALL_KIB, and `many`, a toplevel over SMALL_PATHS paths of SMALL_KIB each (a directory with
-# one file); EXTRA: more attribute lines (they may use `mk`).
+# one file); EXTRA: more attribute lines (they may use `mk` and the others: the set is `rec`).
 write_closures_nix() { # FILE SMALL_PATHS SMALL_KIB [EXTRA]
   cat > "$1" <<NIX
 let $nix_builder
   small = i: mk "small-\${toString i}" "mkdir -p \$out; head -c $(($3 * 1024)) /dev/urandom > \$out/data";
   smalls = builtins.genList small $2;
-in {
+in rec {
   sameSize = mk "same-size" "mkdir -p \$out; head -c $(($2 * $3 * 1024)) /dev/urandom > \$out/blob";
   many = mk "many" "mkdir -p \$out; echo \${toString smalls} > \$out/refs";
 ${4:-}

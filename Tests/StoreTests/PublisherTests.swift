@@ -40,11 +40,25 @@ import Testing
             closure = infos
         }
 
-        func manifest(_ closure: [PathInfo], workers: Int) throws -> Manifest {
+        func manifest(
+            _ closure: [PathInfo], workers: Int, earlier: EarlierPublishes = EarlierPublishes(),
+            chunkSize: UInt32 = 64 * 1024
+        ) throws -> Manifest {
             try Publisher.manifest(
                 of: closure, toplevels: [closure[0].storePath], store: store,
-                layout: try ChunkLayout(chunkSize: 64 * 1024),
-                createdAt: 1, label: "test", workers: workers)
+                layout: try ChunkLayout(chunkSize: chunkSize),
+                createdAt: 1, label: "test", earlier: earlier, workers: workers)
+        }
+
+        /// Whether publishing `closure` stops at `path` because its NAR is not Nix's record.
+        func refusesNar(of path: StorePath, _ publish: () throws -> Manifest) -> Bool {
+            do {
+                _ = try publish()
+                return false
+            } catch {
+                guard case .narMismatch(let p, _, _) = error as? Publisher.Failure else { return false }
+                return p == path
+            }
         }
     }
 
@@ -65,11 +79,35 @@ import Testing
         let f = try Fixture()
         var closure = f.closure
         closure[1].narHash = closure[0].narHash
-        #expect {
-            _ = try f.manifest(closure, workers: workers)
-        } throws: { error in
-            guard case .narMismatch(let path, _, _) = error as? Publisher.Failure else { return false }
-            return path == closure[1].storePath
-        }
+        #expect(f.refusesNar(of: closure[1].storePath) { try f.manifest(closure, workers: workers) })
+    }
+
+    /// A path an earlier publish read and checked is not read again while Nix records the same
+    /// NAR hash and size and the chunk size is the same: the bytes on disk changed behind Nix's
+    /// back here, and only the publishes that read the path notice.
+    @Test func pathsAnEarlierPublishCheckedAreNotReadAgain() throws {
+        let f = try Fixture()
+        let first = try f.manifest(f.closure, workers: 2)
+        let layout = try ChunkLayout(chunkSize: 64 * 1024)
+        let earlier = EarlierPublishes([first], layout: layout)
+        #expect(f.closure.allSatisfy { earlier.verified($0) != nil })
+        let small = f.closure[1].storePath
+        let file = f.store.realPath(small) + "/x"
+        try FileIO.writeAtomically(file, Array("z".utf8))
+        #expect(try f.manifest(f.closure, workers: 2, earlier: earlier) == first)
+        #expect(f.refusesNar(of: small) { try f.manifest(f.closure, workers: 2) })
+        // Another chunk size: other chunks, so every path is read.
+        let other = EarlierPublishes([first], layout: try ChunkLayout(chunkSize: 128 * 1024))
+        #expect(other.verified(f.closure[1]) == nil)
+        #expect(
+            f.refusesNar(of: small) { try f.manifest(f.closure, workers: 2, earlier: other, chunkSize: 128 * 1024) })
+        // Nix records another NAR for the path (rebuilt after a garbage collection): read again.
+        var rebuilt = f.closure
+        rebuilt[1].narHash = rebuilt[2].narHash
+        #expect(earlier.verified(rebuilt[1]) == nil && earlier.verified(rebuilt[0]) != nil)
+        #expect(f.refusesNar(of: small) { try f.manifest(rebuilt, workers: 2, earlier: earlier) })
+        var resized = f.closure
+        resized[1].narSize += 1
+        #expect(f.refusesNar(of: small) { try f.manifest(resized, workers: 2, earlier: earlier) })
     }
 }

@@ -29,6 +29,9 @@ struct PublishCommand: ParsableCommand {
     @Option(help: "Chunk size in bytes: a power of two from 64 KiB to 4 MiB.")
     var chunkSize: UInt32 = ChunkLayout.defaultChunkSize
 
+    @Flag(help: "Read and hash every path, also those an earlier manifest signed by KEY already checked.")
+    var rehash = false
+
     func run() throws {
         do {
             let secret = try NixSecretKey(parsing: String(decoding: try FileIO.read(key, limit: 4096), as: UTF8.self))
@@ -36,14 +39,26 @@ struct PublishCommand: ParsableCommand {
             let closure = try NixQuery(store: store).closure(of: roots)
             // A chroot store is a folder; the default store is the machine's own /.
             let storeRoot = StoreRoot(root: store.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/")
+            let layout = try ChunkLayout(chunkSize: chunkSize)
+            let seedState = SeedState(directory: state)
+            // Only manifests this key signed: what raven itself checked, not a file put beside them.
+            let earlier =
+                rehash
+                ? EarlierPublishes()
+                : EarlierPublishes(
+                    try seedState.load().compactMap { try? $0.verified(trustedKeys: [secret.publicKey]) },
+                    layout: layout)
+            let read = closure.filter { earlier.verified($0) == nil }
             let manifest = try Publisher.manifest(
-                of: closure, toplevels: roots, store: storeRoot, layout: try ChunkLayout(chunkSize: chunkSize),
-                createdAt: UInt64(Date().timeIntervalSince1970), label: label, signingKeys: [secret])
+                of: closure, toplevels: roots, store: storeRoot, layout: layout,
+                createdAt: UInt64(Date().timeIntervalSince1970), label: label, signingKeys: [secret], earlier: earlier)
             let signed = SignedManifest.sign(manifest, with: [secret])
-            let file = try SeedState(directory: state).store(signed)
+            let file = try seedState.store(signed)
             print(
                 "published \(signed.id.hex): \(manifest.paths.count) paths, \(manifest.narBytes) NAR bytes, "
-                    + "\(manifest.paths.reduce(0) { $0 + $1.chunks.count }) chunks → \(file)")
+                    + "\(manifest.paths.reduce(0) { $0 + $1.chunks.count }) chunks; read and hashed \(read.count) paths, "
+                    + "\(read.reduce(0) { $0 + $1.narSize }) NAR bytes (the rest checked by an earlier publish) → \(file)"
+            )
         } catch let failure as CommandFailure {
             throw failure
         } catch {
