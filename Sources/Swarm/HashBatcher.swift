@@ -1,8 +1,10 @@
 // When received chunks go to the hashing threads. One lane-parallel call hashes several chunks
 // for the CPU time of about two (`Blake2b256.hash(each:)`), so chunks wait until a call's worth
-// is in — but never longer than `linger`: on a slow link a lone chunk goes by itself, late by
-// at most that. At most `maxJobs` batches are out at once (one per pool thread); while they
-// run, the next batch fills. Pure: time is an input, batches to start are the output.
+// is in — but while no batch is out, never longer than `linger`: on a slow link a lone chunk
+// goes by itself, late by at most that. While a batch is out, a part-full one waits for it to
+// finish instead (on a fast link the next full call is a moment away). At most `maxJobs`
+// batches are out at once (one per pool thread); while they run, the next batch fills. Pure:
+// time is an input, batches to start are the output.
 
 public struct HashBatcher<Item> {
     /// Chunks one call hashes together (`Blake2b256.lanes`).
@@ -23,8 +25,8 @@ public struct HashBatcher<Item> {
     public var waitingCount: Int { waiting.count }
 
     /// When to call `timeout`: the oldest waiting chunk has waited long enough then. Nil while
-    /// nothing waits or every job is out (the next `finished` starts what waits).
-    public var deadline: UInt64? { jobs < maxJobs ? waiting.first.map { $0.since + linger } : nil }
+    /// nothing waits or a job is out (the next `finished` starts what waits).
+    public var deadline: UInt64? { jobs == 0 ? waiting.first.map { $0.since + linger } : nil }
 
     /// A chunk came in: the batches to start now.
     public mutating func add(_ item: Item, now: UInt64) -> [[Item]] {
@@ -46,7 +48,9 @@ public struct HashBatcher<Item> {
 
     private mutating func ready(now: UInt64) -> [[Item]] {
         var batches: [[Item]] = []
-        while jobs < maxJobs, let first = waiting.first, waiting.count >= lanes || now >= first.since + linger {
+        while jobs < maxJobs, let first = waiting.first,
+            waiting.count >= lanes || (jobs == 0 && now >= first.since + linger)
+        {
             // Up to two calls' worth: what piled up while every thread was busy goes at once.
             let n = min(waiting.count, 2 * lanes)
             batches.append(waiting.prefix(n).map(\.item))

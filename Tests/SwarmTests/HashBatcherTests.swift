@@ -43,4 +43,24 @@ import Testing
         #expect(b.add(3, now: 0).isEmpty)
         #expect(b.finished(now: 1) == [[3]])
     }
+
+    /// While a batch is being hashed, chunks short of a full call wait for it past the linger:
+    /// a thread that starts a part-full call takes cores from the full one (a 1000-path fetch
+    /// sent a quarter of its chunks in calls of 1–7 of 8 lanes), and the finished one starts them.
+    @Test func aPartCallWaitsWhileABatchIsOut() {
+        var b = HashBatcher<Int>(lanes: 4, maxJobs: 2, linger: 1)
+        #expect(b.add(0, now: 0).isEmpty)
+        #expect(b.timeout(now: 1) == [[0]])
+        #expect(b.add(1, now: 1).isEmpty && b.add(2, now: 1).isEmpty)
+        #expect(b.deadline == nil)
+        #expect(b.timeout(now: 5).isEmpty)
+        #expect(b.add(3, now: 5).isEmpty)
+        #expect(b.add(4, now: 5) == [[1, 2, 3, 4]])
+        #expect(b.jobs == 2)
+        #expect(b.add(5, now: 6).isEmpty)
+        #expect(b.finished(now: 6).isEmpty && b.deadline == nil)
+        #expect(b.finished(now: 9) == [[5]] && b.jobs == 1)
+        #expect(b.finished(now: 9).isEmpty && b.jobs == 0)
+        #expect(b.add(6, now: 9).isEmpty && b.deadline == 10)
+    }
 }
