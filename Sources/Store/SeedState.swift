@@ -1,6 +1,7 @@
 // raven's state folder: `STATE/manifests/<id hex>.manifest`, one signed manifest per publish.
 import Glibc
 import NixFormats
+import Sodium
 import Swarm
 
 public struct SeedState: Sendable {
@@ -17,6 +18,12 @@ public struct SeedState: Sendable {
         let path = "\(manifestsDirectory)/\(signed.id.hex).manifest"
         try FileIO.writeAtomically(path, signed.encode())
         return path
+    }
+
+    /// Removes the stored manifest `id`; one already gone is not an error.
+    public func remove(_ id: Digest256) throws(StoreError) {
+        let path = "\(manifestsDirectory)/\(id.hex).manifest"
+        if unlink(path) != 0 && errno != ENOENT { throw .lastSystem("unlink", path) }
     }
 
     /// Every stored manifest file, decoded (not verified: raven signed them itself).

@@ -1,32 +1,58 @@
-// `rookery publish` against a real Nix store: publishing again reads only the paths no earlier
-// publish signed by the same key checked (docs/publish.md).
+// `rookery publish` against a real Nix store, into a state that already holds manifests: publishing
+// again reads only the paths no earlier publish signed by the same key checked, replaces the
+// earlier manifests of the same closure, and is the newest generation (docs/publish.md).
 import Foundation
+import Swarm
 import TestSupport
 import Testing
 
 @Suite struct PublishIntegrationTests {
-    func publish(_ f: SeedFixture, key: String, _ extra: [String] = []) throws -> String {
+    func publish(_ f: SeedFixture, key: String, _ extra: [String] = [], toplevel: String? = nil) throws -> String {
         let result = try NixTool.run(
             try NixTool.rookeryExecutable,
             ["publish", "--state", f.state, "--store", f.scratch.store, "--key", key, "--chunk-size", "65536"] + extra
-                + [f.closure.toplevel],
+                + [toplevel ?? f.closure.toplevel],
             environment: NixTool.environment(home: f.scratch.home))
         guard result.status == 0 else { throw TestFailure("publish: \(result.stderr)") }
         return result.stdoutText
     }
 
-    @Test func publishingAgainReadsOnlyWhatNoEarlierPublishChecked() throws {
+    /// The manifests in the state, newest first.
+    func stored(_ f: SeedFixture) throws -> [Manifest] {
+        let folder = f.state + "/manifests"
+        return try FileManager.default.contentsOfDirectory(atPath: folder).map { name in
+            let signed = try SignedManifest.decode(
+                Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))[...])
+            return try Manifest.decode(signed.body[...])
+        }.sorted { $0.createdAt > $1.createdAt }
+    }
+
+    @Test func publishingAgainReadsAndKeepsOnlyWhatIsNew() throws {
         let f = try SeedFixture()
         let all = f.closure.paths.count
         let sk = f.scratch.tmp.sub("sk")
-        #expect(try publish(f, key: sk).contains("read and hashed 0 paths, 0 NAR bytes"))
-        #expect(try publish(f, key: sk, ["--rehash"]).contains("read and hashed \(all) paths"))
-        #expect(try publish(f, key: sk, ["--chunk-size", "131072"]).contains("read and hashed \(all) paths"))
+        var out = try publish(f, key: sk)
+        #expect(out.contains("read and hashed 0 paths, 0 NAR bytes") && out.contains("replaces 1 earlier"), "\(out)")
+        out = try publish(f, key: sk, ["--rehash"])
+        #expect(out.contains("read and hashed \(all) paths") && out.contains("replaces 1 earlier"), "\(out)")
+        #expect(try stored(f).count == 1)
+        out = try publish(f, key: sk, ["--chunk-size", "131072"])
+        #expect(out.contains("read and hashed \(all) paths") && out.contains("replaces 0 earlier"), "\(out)")
         // Another key trusts none of the manifests the first one signed.
         let other = try NixTool.run(
             try NixTool.rookeryExecutable,
             ["keygen", "other-1", "--secret", f.scratch.tmp.sub("sk2"), "--public", f.scratch.tmp.sub("pk2")])
         try #require(other.status == 0, "\(other.stderr)")
-        #expect(try publish(f, key: f.scratch.tmp.sub("sk2")).contains("read and hashed \(all) paths"))
+        out = try publish(f, key: f.scratch.tmp.sub("sk2"))
+        #expect(out.contains("read and hashed \(all) paths") && out.contains("replaces 0 earlier"), "\(out)")
+        #expect(try stored(f).count == 3)
+        // Two systems published one after the other, within a second: the second is the newest.
+        let dependency = try #require(f.closure.paths.first { $0 != f.closure.toplevel })
+        _ = try publish(f, key: sk, toplevel: f.closure.toplevel)
+        _ = try publish(f, key: sk, toplevel: dependency)
+        let newest = try stored(f)
+        #expect(newest.count == 4)
+        #expect(newest[0].toplevels.map(\.fullPath) == [dependency] && newest[0].createdAt > newest[1].createdAt)
+        #expect(newest[1].toplevels.map(\.fullPath) == [f.closure.toplevel])
     }
 }

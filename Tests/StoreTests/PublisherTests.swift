@@ -110,4 +110,26 @@ import Testing
         resized[1].narSize += 1
         #expect(f.refusesNar(of: small) { try f.manifest(resized, workers: 2, earlier: earlier) })
     }
+
+    /// A publish is newer than every manifest before it, also within the same second (the seed
+    /// module publishes its systems one after another: the last is the default), and replaces
+    /// the earlier manifests of the very same closure, whatever their time.
+    @Test func aRepublishIsNewestAndReplacesOnlyTheSameClosure() throws {
+        let f = try Fixture()
+        let first = try f.manifest(f.closure, workers: 1)
+        #expect(Republishing.createdAt(now: 100, after: []) == 100)
+        #expect(Republishing.createdAt(now: 100, after: [first]) == 100)
+        var sameSecond = first
+        sameSecond.createdAt = 100
+        #expect(Republishing.createdAt(now: 100, after: [first, sameSecond]) == 101)
+        var again = first
+        again.createdAt = 101
+        var relabelled = first
+        relabelled.label = "other"
+        let otherChunks = try f.manifest(f.closure, workers: 1, chunkSize: 128 * 1024)
+        let ids = (0..<4).map { Digest256(bytes: [UInt8](repeating: UInt8($0), count: 32))! }
+        let earlier = [(ids[0], first), (ids[1], relabelled), (ids[2], otherChunks), (ids[3], sameSecond)]
+        #expect(
+            Republishing.replaced(by: again, among: earlier.map { (id: $0.0, manifest: $0.1) }) == [ids[0], ids[3]])
+    }
 }

@@ -41,24 +41,28 @@ struct PublishCommand: ParsableCommand {
             let storeRoot = StoreRoot(root: store.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/")
             let layout = try ChunkLayout(chunkSize: chunkSize)
             let seedState = SeedState(directory: state)
+            let stored = try seedState.load()
             // Only manifests this key signed: what raven itself checked, not a file put beside them.
-            let earlier =
-                rehash
-                ? EarlierPublishes()
-                : EarlierPublishes(
-                    try seedState.load().compactMap { try? $0.verified(trustedKeys: [secret.publicKey]) },
-                    layout: layout)
+            let mine = stored.compactMap { s in
+                (try? s.verified(trustedKeys: [secret.publicKey])).map { (id: s.id, manifest: $0) }
+            }
+            let earlier = rehash ? EarlierPublishes() : EarlierPublishes(mine.map(\.manifest), layout: layout)
             let read = closure.filter { earlier.verified($0) == nil }
+            let createdAt = Republishing.createdAt(
+                now: UInt64(Date().timeIntervalSince1970),
+                after: stored.compactMap { try? Manifest.decode($0.body[...]) })
             let manifest = try Publisher.manifest(
-                of: closure, toplevels: roots, store: storeRoot, layout: layout,
-                createdAt: UInt64(Date().timeIntervalSince1970), label: label, signingKeys: [secret], earlier: earlier)
+                of: closure, toplevels: roots, store: storeRoot, layout: layout, createdAt: createdAt, label: label,
+                signingKeys: [secret], earlier: earlier)
             let signed = SignedManifest.sign(manifest, with: [secret])
             let file = try seedState.store(signed)
+            let replaced = Republishing.replaced(by: manifest, among: mine).filter { $0 != signed.id }
+            for id in replaced { try seedState.remove(id) }
             print(
                 "published \(signed.id.hex): \(manifest.paths.count) paths, \(manifest.narBytes) NAR bytes, "
                     + "\(manifest.paths.reduce(0) { $0 + $1.chunks.count }) chunks; read and hashed \(read.count) paths, "
-                    + "\(read.reduce(0) { $0 + $1.narSize }) NAR bytes (the rest checked by an earlier publish) → \(file)"
-            )
+                    + "\(read.reduce(0) { $0 + $1.narSize }) NAR bytes (the rest checked by an earlier publish); "
+                    + "replaces \(replaced.count) earlier manifests of the same closure → \(file)")
         } catch let failure as CommandFailure {
             throw failure
         } catch {

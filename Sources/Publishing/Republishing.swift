@@ -1,0 +1,27 @@
+// Publishing into a state that already holds manifests. Generations are ordered by `createdAt`
+// (boot menus put the newest first), so a publish is always newer than every manifest before it,
+// even within the same second: the NixOS seed module publishes its systems one after another each
+// time the seed starts, and the last one must be the default. And the same closure published
+// again (same toplevels, label, chunk size and paths) replaces its earlier manifests rather than
+// adding one per seed start: clients ask for a toplevel, not for a manifest's id.
+import Sodium
+import Swarm
+
+public enum Republishing {
+    /// `now`, or one second after the newest of `earlier` if that is not before `now`.
+    public static func createdAt(now: UInt64, after earlier: [Manifest]) -> UInt64 {
+        guard let newest = earlier.map(\.createdAt).max(), newest >= now else { return now }
+        return newest + 1
+    }
+
+    /// The ids among `earlier` of manifests that `manifest` replaces: equal to it but for `createdAt`.
+    public static func replaced(by manifest: Manifest, among earlier: [(id: Digest256, manifest: Manifest)])
+        -> [Digest256]
+    {
+        earlier.filter { e in
+            var same = e.manifest
+            same.createdAt = manifest.createdAt
+            return same == manifest
+        }.map(\.id)
+    }
+}
