@@ -26,8 +26,10 @@ public struct SeedState: Sendable {
         if unlink(path) != 0 && errno != ENOENT { throw .lastSystem("unlink", path) }
     }
 
-    /// Every stored manifest file, decoded (not verified: raven signed them itself).
-    public func load() throws(StoreError) -> [SignedManifest] {
+    /// Every stored manifest file, decoded (not verified: raven signed them itself). A file that
+    /// cannot be read or decoded stays where it is and goes to `skipped`: one bad file must not
+    /// keep raven from serving or publishing the others.
+    public func load(skipped: (StoreError) -> Void = { _ in }) throws(StoreError) -> [SignedManifest] {
         let fd = open(manifestsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return [] }
@@ -42,9 +44,9 @@ public struct SeedState: Sendable {
                 result.append(
                     try SignedManifest.decode(try FileIO.read(path, limit: ManifestLimits.maxBodyBytes + 4096)[...]))
             } catch let error as StoreError {
-                throw error
+                skipped(error)
             } catch {
-                throw .corruptFile(path: path, reason: "\(error)")
+                skipped(.corruptFile(path: path, reason: "\(error)"))
             }
         }
         return result

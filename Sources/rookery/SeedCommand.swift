@@ -67,7 +67,10 @@ struct SeedCommand: ParsableCommand {
                 try NixSecretKey(parsing: String(decoding: try FileIO.read($0, limit: 4096), as: UTF8.self))
             }
             var catalog = ManifestCatalog()
-            for signed in try SeedState(directory: state).load() {
+            let stored = try SeedState(directory: state).load { error in
+                FileHandle.standardError.write(Data("rookery seed: skipping a manifest file: \(error)\n".utf8))
+            }
+            for signed in stored {
                 // One bad file must not keep raven from serving the others.
                 do { try catalog.add(signed) } catch {
                     FileHandle.standardError.write(

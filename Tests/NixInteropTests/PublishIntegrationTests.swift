@@ -54,5 +54,13 @@ import Testing
         #expect(newest.count == 4)
         #expect(newest[0].toplevels.map(\.fullPath) == [dependency] && newest[0].createdAt > newest[1].createdAt)
         #expect(newest[1].toplevels.map(\.fullPath) == [f.closure.toplevel])
+        // A file in the state that is no manifest costs a line, not the publish or the seed.
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: f.state + "/manifests/junk.manifest"))
+        let withJunk = try NixTool.run(
+            try NixTool.rookeryExecutable,
+            ["publish", "--state", f.state, "--store", f.scratch.store, "--key", sk, f.closure.toplevel],
+            environment: NixTool.environment(home: f.scratch.home))
+        #expect(withJunk.status == 0 && withJunk.stderr.contains("skipping a manifest file"), "\(withJunk.stderr)")
+        try f.restartSeed()
     }
 }

@@ -41,7 +41,9 @@ struct PublishCommand: ParsableCommand {
             let storeRoot = StoreRoot(root: store.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/")
             let layout = try ChunkLayout(chunkSize: chunkSize)
             let seedState = SeedState(directory: state)
-            let stored = try seedState.load()
+            let stored = try seedState.load { error in
+                FileHandle.standardError.write(Data("rookery publish: skipping a manifest file: \(error)\n".utf8))
+            }
             // Only manifests this key signed: what raven itself checked, not a file put beside them.
             let mine = stored.compactMap { s in
                 (try? s.verified(trustedKeys: [secret.publicKey])).map { (id: s.id, manifest: $0) }

@@ -1,0 +1,46 @@
+import NixFormats
+import Sodium
+import Store
+import Swarm
+import TestSupport
+import Testing
+
+@Suite struct SeedStateTests {
+    func signed(_ label: String, key: NixSecretKey) throws -> SignedManifest {
+        let path = try StorePath("/nix/store/0000000000000000000000000000000a-\(label)")
+        let manifest = Manifest(
+            layout: try ChunkLayout(chunkSize: 64 * 1024), createdAt: 1, label: label, toplevels: [path],
+            paths: [
+                ManifestPath(
+                    storePath: path, narHash: Blake2b256.hash([UInt8](label.utf8)), narSize: 1, references: [],
+                    chunks: [])
+            ])
+        return SignedManifest.sign(manifest, with: [key])
+    }
+
+    /// A file that is not a manifest is skipped and reported, and stays; the others load.
+    /// Removing a manifest that is already gone is no error.
+    @Test func aBadFileIsSkippedAndTheOthersLoad() throws {
+        let tmp = TemporaryDirectory("rookery-seed-state")
+        let state = SeedState(directory: tmp.sub("state"))
+        #expect(try state.load().isEmpty)
+        let key = try NixSecretKey.generate(name: "test-1")
+        let a = try signed("a", key: key)
+        let b = try signed("b", key: key)
+        try state.store(a)
+        try state.store(b)
+        let junk = state.manifestsDirectory + "/junk.manifest"
+        try FileIO.writeAtomically(junk, Array("not a manifest".utf8))
+        var skipped: [StoreError] = []
+        let loaded = try state.load { skipped.append($0) }
+        #expect(Set(loaded.map(\.id)) == [a.id, b.id])
+        guard case .corruptFile(let path, _) = skipped.first, skipped.count == 1 else {
+            Issue.record("skipped: \(skipped)")
+            return
+        }
+        #expect(path == junk)
+        try state.remove(a.id)
+        try state.remove(a.id)
+        #expect(try state.load().map(\.id) == [b.id])
+    }
+}
