@@ -132,4 +132,29 @@ import Testing
         #expect(
             Republishing.replaced(by: again, among: earlier.map { (id: $0.0, manifest: $0.1) }) == [ids[0], ids[3]])
     }
+
+    /// A closure that is not closed, or that lacks its toplevel, is refused before anything is
+    /// read, with a line that names the paths.
+    @Test func anIncompleteClosureIsRefused() throws {
+        let f = try Fixture()
+        let withoutSmall = [f.closure[0], f.closure[2]]
+        #expect(throws: Publisher.Failure.referenceOutsideClosure(f.closure[0].storePath, f.closure[1].storePath)) {
+            _ = try f.manifest(withoutSmall, workers: 1)
+        }
+        #expect(throws: Publisher.Failure.toplevelMissing(f.closure[0].storePath)) {
+            _ = try Publisher.manifest(
+                of: Array(f.closure.dropFirst()), toplevels: [f.closure[0].storePath], store: f.store,
+                layout: try ChunkLayout(chunkSize: 64 * 1024), createdAt: 1, label: "test")
+        }
+        let line = Publisher.Failure.referenceOutsideClosure(f.closure[0].storePath, f.closure[1].storePath).description
+        #expect(line.contains(f.closure[0].storePath.baseName) && line.contains("not in the closure"))
+        var wrong = f.closure
+        wrong[1].narHash = wrong[0].narHash
+        do {
+            _ = try f.manifest(wrong, workers: 1)
+            Issue.record("a wrong NAR hash was published")
+        } catch {
+            #expect("\(error)".contains("does not match Nix's record") && "\(error)".contains("nix-store --verify"))
+        }
+    }
 }
