@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import NixFormats
 import Publishing
+import Sodium
 import Store
 import Swarm
 
@@ -44,15 +45,17 @@ struct PublishCommand: ParsableCommand {
             let stored = try seedState.load { error in
                 FileHandle.standardError.write(Data("rookery publish: skipping a manifest file: \(error)\n".utf8))
             }
-            // Only manifests this key signed: what raven itself checked, not a file put beside them.
-            let mine = stored.compactMap { s in
-                (try? s.verified(trustedKeys: [secret.publicKey])).map { (id: s.id, manifest: $0) }
+            // Each decoded once; only those this key signed are reused or replaced: what raven
+            // itself checked, not a file put beside them.
+            let decoded = stored.compactMap { s -> (id: Digest256, manifest: Manifest, mine: Bool)? in
+                if let m = try? s.verified(trustedKeys: [secret.publicKey]) { return (s.id, m, true) }
+                return (try? Manifest.decode(s.body[...])).map { (s.id, $0, false) }
             }
+            let mine = decoded.filter(\.mine).map { (id: $0.id, manifest: $0.manifest) }
             let earlier = rehash ? EarlierPublishes() : EarlierPublishes(mine.map(\.manifest), layout: layout)
             let read = closure.filter { earlier.verified($0) == nil }
             let createdAt = Republishing.createdAt(
-                now: UInt64(Date().timeIntervalSince1970),
-                after: stored.compactMap { try? Manifest.decode($0.body[...]) })
+                now: UInt64(Date().timeIntervalSince1970), after: decoded.map(\.manifest))
             let manifest = try Publisher.manifest(
                 of: closure, toplevels: roots, store: storeRoot, layout: layout, createdAt: createdAt, label: label,
                 signingKeys: [secret], earlier: earlier)
