@@ -114,15 +114,17 @@ if [ -d /dev/shm ] && [ "$avail_mib" -gt $((touch_mib + 4096)) ]; then
 fi
 # The first fetch: the seed indexes the path as it is first asked for.
 read -r large_s large_rss _ < <(fetch "$large" "$fs/root-large")
-# Small ÷ large: seven alternating fetches each into a fresh root, medians. The root of the
-# fetch before last goes first (after a sync), so each fetch writes into page-cache pages freed a
-# moment before, as a client's RAM is reused, rather than pages this VM's host took back (see
-# "memory" below). Three fetches each with every root kept left the medians to this VM's noise.
+# Small ÷ large: fifteen alternating fetches each into a fresh root, medians (seven printed
+# 1.40–1.78 over five runs where 30 rounds by hand gave 1.54). The root of the fetch before last
+# goes first (after a sync), so each fetch writes into page-cache pages freed a moment before, as
+# a client's RAM is reused, rather than pages this VM's host took back (see "memory" below).
+# Three fetches each with every root kept left the medians to this VM's noise.
 same_all=()
 many_all=()
 declare -A cpu=([same_agent]=0 [same_seed]=0 [many_agent]=0 [many_seed]=0)
 previous=()
-for i in 1 2 3 4 5 6 7; do
+rounds=15
+for i in $(seq $rounds); do
   for kind in same many; do
     if [ "${#previous[@]}" -ge 2 ]; then
       chmod -R u+w "${previous[0]}" && rm -rf "${previous[0]}"
@@ -138,8 +140,8 @@ for i in 1 2 3 4 5 6 7; do
     cpu[${kind}_seed]=$((cpu[${kind}_seed] + seed_ms))
   done
 done
-same_s=$(printf '%s\n' "${same_all[@]}" | sort -n | sed -n 4p)
-many_s=$(printf '%s\n' "${many_all[@]}" | sort -n | sed -n 4p)
+same_s=$(printf '%s\n' "${same_all[@]}" | sort -n | sed -n "$(((rounds + 1) / 2))p")
+many_s=$(printf '%s\n' "${many_all[@]}" | sort -n | sed -n "$(((rounds + 1) / 2))p")
 # What writing the same trees costs without rookery: `cp -a` of the store paths (page cache warm)
 # into the same file system, three alternating times, medians.
 many_paths=$(nix-store --store "$store" -qR "$many" | sed "s|^|$store|")
@@ -186,12 +188,12 @@ echo "fetch   (the agent hashes chunks in vector lanes: ${lanes} MiB/s; the agai
 echo "rss     agent peak RSS $((large_rss / 1024)) MiB (target ≤ 48)"
 echo "size    static stripped agent $(stat -c %s "$agent") bytes = $(python3 -c "print(round($(stat -c %s "$agent") / 1048576, 2))") MiB (target ≤ 8)"
 echo "small   ${small_paths} × ${small_kib} KiB paths ${many_s} s vs one $((small_paths * small_kib / 1024)) MiB path ${same_s} s (medians of ${many_all[*]} / ${same_all[*]}, roots on ${where}): $(ratio "$many_s" "$same_s") (target ≤ 1.5)"
-# The CPU both processes spend (means of the seven; `time`'s user + system, the seed's /proc
+# The CPU both processes spend (means of the rounds; `time`'s user + system, the seed's /proc
 # stat): on this machine's cores, the 1000 paths cannot take less than their sum ÷ the cores.
 cores=$(nproc)
-mean_cpu() { echo $((cpu[$1] / 7)); }
+mean_cpu() { echo $((cpu[$1] / rounds)); }
 many_cpu=$(($(mean_cpu many_agent) + $(mean_cpu many_seed)))
-echo "small   CPU per fetch (means of 7): 1000 paths agent $(mean_cpu many_agent) + seed $(mean_cpu many_seed) ms, one path agent $(mean_cpu same_agent) + seed $(mean_cpu same_seed) ms; on $cores cores the 1000 paths need ≥ $((many_cpu / cores)) ms = $(ratio "$many_cpu / $cores / 1000" "$same_s") × the one path"
+echo "small   CPU per fetch (means of $rounds): 1000 paths agent $(mean_cpu many_agent) + seed $(mean_cpu many_seed) ms, one path agent $(mean_cpu same_agent) + seed $(mean_cpu same_seed) ms; on $cores cores the 1000 paths need ≥ $((many_cpu / cores)) ms = $(ratio "$many_cpu / $cores / 1000" "$same_s") × the one path"
 echo "small   (cp -a of the same trees into the same file system: ${cp_many_s} s vs ${cp_same_s} s, medians of ${cp_many[*]} / ${cp_same[*]}; the 1000 paths' fetch ÷ their cp -a = $(ratio "$many_s" "$cp_many_s"))"
 echo "publish ${publish} s vs nix-store --dump of every path ${dump} s: $(ratio "$publish" "$dump") (target ≤ 1.2)"
 # What no publish can go below: Nix's NAR hash must be checked, and SHA-256 of one NAR is one
