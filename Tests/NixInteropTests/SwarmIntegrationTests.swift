@@ -118,4 +118,17 @@ import Testing
         let reports = try Self.finishAll(f, agents)
         #expect(reports.count == 8)
     }
+
+    /// A lab on IPv6: the seed and the agents listen on ::1, the seed names the agents to each
+    /// other by their IPv6 addresses, and they exchange chunks over them.
+    @Test func aSwarmRunsOverIPv6() throws {
+        let v6 = ["--listen", "[::1]:0"]
+        let f = try SeedFixture(blobKiB: 4096, seedArguments: v6 + ["--http", "[::1]:0", "--upload-mbit", "16"])
+        try #require(f.address.hasPrefix("[::1]:"), "\(f.address)")
+        let reports = try Self.finishAll(f, try Self.runSwarm(f, count: 4, extra: v6))
+        let peerBytes = reports.reduce(0) { $0 + ($1["peer_bytes"] ?? 0) }
+        let closure = reports.map { $0["bytes"] ?? 0 }.max() ?? 0
+        #expect(
+            peerBytes > closure, "peers sent \(peerBytes) B of a \(closure) B closure: \(reports.map { $0.fields })")
+    }
 }
