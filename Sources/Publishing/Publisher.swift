@@ -49,10 +49,11 @@ public enum Publisher {
         }
         let chunkSize = Int(layout.chunkSize)
         let workers = max(workers, 1)
-        let sides = (0..<workers).map { _ in SideThread() }
-        defer { for side in sides { side.stop() } }
         let known = sorted.map(earlier.verified)
         let unknown = sorted.indices.filter { known[$0] == nil }
+        // No threads when every path is known (a seed start republishing its systems).
+        let sides = (0..<min(workers, unknown.count)).map { _ in SideThread() }
+        defer { for side in sides { side.stop() } }
         let largestFirst = unknown.indices.sorted { sorted[unknown[$0]].narSize > sorted[unknown[$1]].narSize }
         let hashed = try ParallelWork.map(largestFirst, workers: workers) { job, worker in
             let info = sorted[unknown[job]]

@@ -11,18 +11,21 @@ public struct SeedState: Sendable {
 
     public var manifestsDirectory: String { directory + "/manifests" }
 
+    /// Where the manifest `id` is stored.
+    public func file(of id: Digest256) -> String { "\(manifestsDirectory)/\(id.hex).manifest" }
+
     /// Stores a signed manifest under its id; returns the file's path.
     @discardableResult
     public func store(_ signed: SignedManifest) throws(StoreError) -> String {
         try FileIO.createDirectories(manifestsDirectory)
-        let path = "\(manifestsDirectory)/\(signed.id.hex).manifest"
+        let path = file(of: signed.id)
         try FileIO.writeAtomically(path, signed.encode())
         return path
     }
 
     /// Removes the stored manifest `id`; one already gone is not an error.
     public func remove(_ id: Digest256) throws(StoreError) {
-        let path = "\(manifestsDirectory)/\(id.hex).manifest"
+        let path = file(of: id)
         if unlink(path) != 0 && errno != ENOENT { throw .lastSystem("unlink", path) }
     }
 
