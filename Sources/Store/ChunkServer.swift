@@ -15,9 +15,12 @@ public final class ChunkServer {
     private let store: StoreRoot
     private var locations: [ChunkID: Where] = [:]
     private var indexes: [StorePath: NarIndex] = [:]
-    /// Paths of `indexes`, oldest first.
+    /// Paths of `indexes`, oldest first, from `oldest` on (the ones before are evicted; the
+    /// array is compacted once they are half of it, so an eviction costs O(1) amortised).
     private var indexOrder: [StorePath] = []
-    private var segmentsKept = 0
+    private var oldest = 0
+    /// Segments of the indexes kept: at most `maxSegments`, unless one index alone has more.
+    public private(set) var segmentsKept = 0
     private let maxSegments: Int
 
     public init(store: StoreRoot, maxSegments: Int = 1 << 18) {
@@ -54,8 +57,13 @@ public final class ChunkServer {
         guard let location = locations[id] else { return nil }
         if let cached = indexes[location.path] { return (cached, location.range) }
         let index = try NarIndex.build(realPath: store.realPath(location.path))
-        while !indexOrder.isEmpty && segmentsKept + index.segments.count > maxSegments {
-            segmentsKept -= indexes.removeValue(forKey: indexOrder.removeFirst())?.segments.count ?? 0
+        while oldest < indexOrder.count && segmentsKept + index.segments.count > maxSegments {
+            segmentsKept -= indexes.removeValue(forKey: indexOrder[oldest])?.segments.count ?? 0
+            oldest += 1
+        }
+        if oldest > indexOrder.count / 2 {
+            indexOrder.removeFirst(oldest)
+            oldest = 0
         }
         indexes[location.path] = index
         indexOrder.append(location.path)
