@@ -33,6 +33,16 @@ in
       example = lib.literalExpression "[ nodes.lab.config.system.build.toplevel ]";
       description = "System toplevels published (newest last) each time the seed starts.";
     };
+    keepGenerations = mkOption {
+      type = types.nullOr types.ints.positive;
+      default = null;
+      example = 10;
+      description = ''
+        Keep only this many manifests signed by the key (the boot menus' generations, newest
+        first), like boot.loader.*.configurationLimit; null keeps all. At least as many as
+        `systems`, which are published at every start.
+      '';
+    };
     listen = mkOption { type = types.str; default = "0.0.0.0:7020"; description = "Chunk protocol address."; };
     http = mkOption { type = types.str; default = "0.0.0.0:7080"; description = "HTTP face address."; };
     advertiseAddress = mkOption {
@@ -61,6 +71,11 @@ in
   };
 
   config = mkIf cfg.enable {
+    assertions = [{
+      assertion = cfg.keepGenerations == null || cfg.keepGenerations >= builtins.length cfg.systems;
+      message = "services.rookery.seed.keepGenerations must be at least the number of systems.";
+    }];
+
     environment.systemPackages = [ cfg.package ];
 
     systemd.services.rookery-seed = {
@@ -73,7 +88,8 @@ in
         mkdir -p ${escapeShellArg cfg.stateDir}
         ${concatMapStringsSep "\n" (s: ''
           ${cfg.package}/bin/rookery publish --state ${escapeShellArg cfg.stateDir} --key ${escapeShellArg cfg.secretKeyFile} \
-            --label ${escapeShellArg (s.config.system.nixos.label or s.name)} ${s}
+            --label ${escapeShellArg (s.config.system.nixos.label or s.name)} \
+            ${lib.optionalString (cfg.keepGenerations != null) "--keep ${toString cfg.keepGenerations}"} ${s}
         '') cfg.systems}
         : > ${escapeShellArg cfg.stateDir}/boot-macs.new
         ${concatMapStringsSep "\n" (mac: ''

@@ -3,7 +3,8 @@
 // even within the same second: the NixOS seed module publishes its systems one after another each
 // time the seed starts, and the last one must be the default. And the same closure published
 // again (same toplevels, label, chunk size and paths) replaces its earlier manifests rather than
-// adding one per seed start: clients ask for a toplevel, not for a manifest's id.
+// adding one per seed start: clients ask for a toplevel, not for a manifest's id. With a limit
+// (`--keep N`, like NixOS's configurationLimit), only the newest N generations stay.
 import Sodium
 import Swarm
 
@@ -23,5 +24,12 @@ public enum Republishing {
             same.createdAt = manifest.createdAt
             return same == manifest
         }.map(\.id)
+    }
+
+    /// The ids among `mine` beyond the newest `keep` by `createdAt` (ties by id, so the choice
+    /// does not depend on the order the files were listed in): the generations a limit removes.
+    public static func beyond(newest keep: Int, among mine: [(id: Digest256, manifest: Manifest)]) -> [Digest256] {
+        mine.sorted { ($0.manifest.createdAt, $0.id.hex) > ($1.manifest.createdAt, $1.id.hex) }
+            .dropFirst(max(keep, 0)).map(\.id)
     }
 }

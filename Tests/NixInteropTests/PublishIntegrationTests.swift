@@ -17,14 +17,24 @@ import Testing
         return result.stdoutText
     }
 
-    /// The manifests in the state, newest first.
-    func stored(_ f: SeedFixture) throws -> [Manifest] {
+    /// The signed manifests in the state, newest first, each with its body decoded.
+    func signedInState(_ f: SeedFixture) throws -> [(signed: SignedManifest, manifest: Manifest)] {
         let folder = f.state + "/manifests"
         return try FileManager.default.contentsOfDirectory(atPath: folder).map { name in
             let signed = try SignedManifest.decode(
                 Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))[...])
-            return try Manifest.decode(signed.body[...])
-        }.sorted { $0.createdAt > $1.createdAt }
+            return (signed, try Manifest.decode(signed.body[...]))
+        }.sorted { $0.manifest.createdAt > $1.manifest.createdAt }
+    }
+
+    /// The manifests in the state, newest first.
+    func stored(_ f: SeedFixture) throws -> [Manifest] { try signedInState(f).map(\.manifest) }
+
+    /// "KEY-NAME TOPLEVEL" of each manifest in the state, newest first.
+    func generations(_ f: SeedFixture) throws -> [String] {
+        try signedInState(f).map { s, m in
+            "\(s.signatures.map(\.keyName).joined(separator: ",")) \(m.toplevels[0].fullPath)"
+        }
     }
 
     @Test func publishingAgainReadsAndKeepsOnlyWhatIsNew() throws {
@@ -62,5 +72,35 @@ import Testing
             environment: NixTool.environment(home: f.scratch.home))
         #expect(withJunk.status == 0 && withJunk.stderr.contains("skipping a manifest file"), "\(withJunk.stderr)")
         try f.restartSeed()
+    }
+
+    /// `--keep N` leaves the newest N manifests of the publishing key; another key's stay.
+    @Test func keepLeavesTheNewestGenerations() throws {
+        let f = try SeedFixture()
+        let sk = f.scratch.tmp.sub("sk")
+        let other = try NixTool.run(
+            try NixTool.rookeryExecutable,
+            ["keygen", "other-1", "--secret", f.scratch.tmp.sub("sk2"), "--public", f.scratch.tmp.sub("pk2")])
+        try #require(other.status == 0, "\(other.stderr)")
+        _ = try publish(f, key: f.scratch.tmp.sub("sk2"))
+        let dependencies = f.closure.paths.filter { $0 != f.closure.toplevel }
+        try #require(dependencies.count >= 2, "the fixture's closure has \(f.closure.paths.count) paths")
+        _ = try publish(f, key: sk, toplevel: dependencies[0])
+        #expect(try stored(f).count == 3)
+        let out = try publish(f, key: sk, ["--keep", "2"], toplevel: dependencies[1])
+        #expect(out.contains("removed 1 older manifests signed by this key (--keep 2)"), "\(out)")
+        #expect(
+            try generations(f) == [
+                "raven-test-1 \(dependencies[1])", "raven-test-1 \(dependencies[0])", "other-1 \(f.closure.toplevel)",
+            ])
+        let refused = try NixTool.run(
+            try NixTool.rookeryExecutable,
+            [
+                "publish", "--state", f.state, "--store", f.scratch.store, "--key", sk, "--keep", "0",
+                f.closure.toplevel,
+            ],
+            environment: NixTool.environment(home: f.scratch.home))
+        #expect(refused.status != 0 && refused.stderr.contains("--keep"), "\(refused.stderr)")
+        #expect(try stored(f).count == 3)
     }
 }

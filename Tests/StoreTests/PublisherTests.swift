@@ -133,6 +133,24 @@ import Testing
             Republishing.replaced(by: again, among: earlier.map { (id: $0.0, manifest: $0.1) }) == [ids[0], ids[3]])
     }
 
+    /// `--keep N` removes what lies beyond the newest N generations, by time, ties by id.
+    @Test func aLimitRemovesTheOldestGenerations() throws {
+        let f = try Fixture()
+        let base = try f.manifest(f.closure, workers: 1)
+        let ids = (0..<4).map { Digest256(bytes: [UInt8](repeating: UInt8($0), count: 32))! }
+        let at: [UInt64] = [300, 100, 200, 200]
+        let mine = zip(ids, at).map { id, t in
+            var m = base
+            m.createdAt = t
+            return (id: id, manifest: m)
+        }
+        #expect(Republishing.beyond(newest: 1, among: mine) == [ids[3], ids[2], ids[1]])
+        #expect(Republishing.beyond(newest: 2, among: mine) == [ids[2], ids[1]])
+        #expect(Republishing.beyond(newest: 2, among: mine.reversed()) == [ids[2], ids[1]])
+        #expect(Republishing.beyond(newest: 4, among: mine).isEmpty)
+        #expect(Republishing.beyond(newest: 9, among: []).isEmpty)
+    }
+
     /// A closure that is not closed, or that lacks its toplevel, is refused before anything is
     /// read, with a line that names the paths.
     @Test func anIncompleteClosureIsRefused() throws {

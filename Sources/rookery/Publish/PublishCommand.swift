@@ -33,6 +33,17 @@ struct PublishCommand: ParsableCommand {
     @Flag(help: "Read and hash every path, also those an earlier manifest signed by KEY already checked.")
     var rehash = false
 
+    @Option(
+        help: """
+            Keep only the newest N manifests signed by KEY (this one among them) and remove the \
+            older ones: the boot menus' generations. Manifests signed by other keys are kept.
+            """)
+    var keep: Int?
+
+    func validate() throws {
+        if let keep, keep < 1 { throw ValidationError("--keep takes a number ≥ 1") }
+    }
+
     func run() throws {
         do {
             let secret = try NixSecretKey(parsing: String(decoding: try FileIO.read(key, limit: 4096), as: UTF8.self))
@@ -68,6 +79,12 @@ struct PublishCommand: ParsableCommand {
                     + "\(manifest.paths.reduce(0) { $0 + $1.chunks.count }) chunks; read and hashed \(read.count) paths, "
                     + "\(read.reduce(0) { $0 + $1.narSize }) NAR bytes (the rest checked by an earlier publish); "
                     + "replaces \(replaced.count) earlier manifests of the same closure → \(file)")
+            if let keep {
+                let kept = mine.filter { !replaced.contains($0.id) && $0.id != signed.id } + [(signed.id, manifest)]
+                let old = Republishing.beyond(newest: keep, among: kept)
+                for id in old { try seedState.remove(id) }
+                print("removed \(old.count) older manifests signed by this key (--keep \(keep))")
+            }
         } catch let failure as CommandFailure {
             throw failure
         } catch {
