@@ -100,6 +100,8 @@ in
       serviceConfig = {
         ExecStart = "${cfg.package}/bin/rookery seed --state ${cfg.stateDir} --store / --listen ${cfg.listen} "
           + "--http ${cfg.http} --key ${cfg.secretKeyFile} --upload-mbit ${toString cfg.uploadMbit}";
+        # `systemctl reload rookery-seed` after a `rookery publish` by hand: served without a restart.
+        ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
         Restart = "on-failure";
         LimitNOFILE = 65536;
       };

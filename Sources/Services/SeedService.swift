@@ -72,6 +72,14 @@ public final class SeedService {
         return open + (bytesOfClosedBySwarm[manifest] ?? 0)
     }
 
+    /// Serves one more manifest from now on (a reload of raven's state); nil if it was served
+    /// already, else its decoded body.
+    public func add(_ signed: SignedManifest) throws(WireError) -> Manifest? {
+        guard try core.add(signed), let manifest = core.catalog.find(.id(signed.id))?.manifest else { return nil }
+        chunks.add(manifest)
+        return manifest
+    }
+
     public func start() throws(RuntimeError) {
         startedAt = loop.nowMilliseconds
         let listener = try TCPListener(loop: loop)

@@ -34,7 +34,8 @@ public struct SeedCore: Sendable {
         public var manifestReferrals = 0
     }
 
-    public let catalog: ManifestCatalog
+    public private(set) var catalog: ManifestCatalog
+    private let maxBytesInFlight: UInt64
     public private(set) var tracker = Tracker()
     private var schedulers: [Digest256: SeedScheduler] = [:]
     /// REQUEST_ANYs held back while the scheduler's in-flight cap is reached, oldest first;
@@ -89,12 +90,24 @@ public struct SeedCore: Sendable {
     ) {
         self.catalog = catalog
         self.hello = hello
+        self.maxBytesInFlight = maxBytesInFlight
         rng = SplitMix64(seed: randomSeed)
-        for entry in catalog.entries {
-            let table = ChunkTable(manifest: entry.manifest)
-            tracker.open(entry.signed.id, table: table)
-            schedulers[entry.signed.id] = SeedScheduler(table: table, maxBytesInFlight: maxBytesInFlight)
-        }
+        for entry in catalog.entries { open(entry) }
+    }
+
+    /// Serves one more manifest from now on (raven reloading its state); false if it is served
+    /// already. The swarms of the others go on as they were.
+    public mutating func add(_ signed: SignedManifest) throws(WireError) -> Bool {
+        guard catalog.find(.id(signed.id)) == nil else { return false }
+        try catalog.add(signed)
+        open(catalog.find(.id(signed.id))!)
+        return true
+    }
+
+    private mutating func open(_ entry: ManifestCatalog.Entry) {
+        let table = ChunkTable(manifest: entry.manifest)
+        tracker.open(entry.signed.id, table: table)
+        schedulers[entry.signed.id] = SeedScheduler(table: table, maxBytesInFlight: maxBytesInFlight)
     }
 
     /// A connection came in from `remote` (its IP; the port comes from its HELLO).

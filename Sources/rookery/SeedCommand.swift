@@ -45,6 +45,49 @@ struct SeedCommand: ParsableCommand {
     @Option(help: .hidden)
     var inFlightKib = SeedScheduler.defaultMaxBytesInFlight / 1024
 
+    /// The manifests in STATE/manifests; a file that cannot be read costs a line, not the seed.
+    func loadState() throws -> [SignedManifest] {
+        try SeedState(directory: state).load { error in
+            FileHandle.standardError.write(Data("rookery seed: skipping a manifest file: \(error)\n".utf8))
+        }
+    }
+
+    func skipped(_ signed: SignedManifest, _ error: any Error) {
+        FileHandle.standardError.write(Data("rookery seed: skipping manifest \(signed.id.hex): \(error)\n".utf8))
+    }
+
+    /// Boot files and menus for the systems among `manifests`; STATE/boot-macs ("MAC TOPLEVEL"
+    /// lines) picks a system per machine, read anew each time.
+    func bootFace(_ manifests: [Manifest], port: UInt16, key secret: NixSecretKey?) -> BootFace {
+        let macs = (try? String(contentsOfFile: state + "/boot-macs", encoding: .utf8)).map(Self.parseMacs) ?? []
+        return BootFace(
+            manifests: manifests, store: StoreRoot(root: store), seedPort: port,
+            keys: secret.map { ["\($0.publicKey)"] } ?? [], macs: macs)
+    }
+
+    /// Serves the manifests published since the start or the last reload, and rebuilds the boot
+    /// menus from the manifests in the state now.
+    func reload(_ service: SeedService, faces: FaceHandler?, port: UInt16, key secret: NixSecretKey?) {
+        do {
+            let stored = try loadState()
+            var added = 0
+            for signed in stored {
+                do {
+                    guard let manifest = try service.add(signed) else { continue }
+                    faces?.cache.add(manifest)
+                    added += 1
+                } catch { skipped(signed, error) }
+            }
+            let present = Set(stored.map(\.id))
+            let menus = service.catalog.entries.filter { present.contains($0.signed.id) }.map(\.manifest)
+            faces?.boot = bootFace(menus, port: port, key: secret)
+            print("rookery seed: reloaded; \(added) new manifests, \(service.catalog.entries.count) served")
+        } catch {
+            FileHandle.standardError.write(Data("rookery seed: reload failed: \(error)\n".utf8))
+        }
+        fflush(nil)
+    }
+
     /// `STATE/boot-macs`: one "MAC TOPLEVEL" per line, `#` comments.
     static func parseMacs(_ text: String) -> [(mac: String, toplevel: String)] {
         text.split(separator: "\n").compactMap { line in
@@ -67,15 +110,10 @@ struct SeedCommand: ParsableCommand {
                 try NixSecretKey(parsing: String(decoding: try FileIO.read($0, limit: 4096), as: UTF8.self))
             }
             var catalog = ManifestCatalog()
-            let stored = try SeedState(directory: state).load { error in
-                FileHandle.standardError.write(Data("rookery seed: skipping a manifest file: \(error)\n".utf8))
-            }
+            let stored = try loadState()
             for signed in stored {
                 // One bad file must not keep raven from serving the others.
-                do { try catalog.add(signed) } catch {
-                    FileHandle.standardError.write(
-                        Data("rookery seed: skipping manifest \(signed.id.hex): \(error)\n".utf8))
-                }
+                do { try catalog.add(signed) } catch { skipped(signed, error) }
             }
             let loop = try EventLoop()
             var configuration = SeedService.Configuration(listen: address)
@@ -88,32 +126,36 @@ struct SeedCommand: ParsableCommand {
                 nodeID: nodeID, randomSeed: nodeID.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
             try service.start()
             var server: HTTPServer?
+            var faces: FaceHandler?
             if let httpAddress {
-                let faces = FaceHandler.seed(
+                let handler = FaceHandler.seed(
                     service,
                     cache: BinaryCacheFace(
                         index: BinaryCacheIndex(manifests: catalog.entries.map(\.manifest)),
                         store: StoreRoot(root: store),
                         key: secret))
-                // Boot files and menus for the systems among the manifests; the agent trusts the
-                // seed's key. STATE/boot-macs: "MAC TOPLEVEL" lines pick a system per machine.
-                let macs =
-                    (try? String(contentsOfFile: state + "/boot-macs", encoding: .utf8))
-                    .map(Self.parseMacs) ?? []
-                faces.boot = BootFace(
-                    manifests: catalog.entries.map(\.manifest), store: StoreRoot(root: store),
-                    seedPort: service.boundAddress?.port ?? address.port,
-                    keys: secret.map { ["\($0.publicKey)"] } ?? [], macs: macs)
+                // The agent trusts the seed's key: the menus' command lines carry it.
+                handler.boot = bootFace(
+                    catalog.entries.map(\.manifest), port: service.boundAddress?.port ?? address.port, key: secret)
                 var httpConfiguration = HTTPServer.Configuration(listen: httpAddress)
                 httpConfiguration.faultCutFirstBodyAfter = faultCutFirstNarAfter
                 httpConfiguration.headTimeoutMilliseconds = UInt64(max(httpHeadTimeout, 0.1) * 1000)
-                server = try faces.serve(on: loop, httpConfiguration)
+                server = try handler.serve(on: loop, httpConfiguration)
+                faces = handler
             }
             var signals: SignalWatcher?
+            var hangups: SignalWatcher?
             signals = try SignalWatcher(loop: loop) { _ in
                 service.stop()
                 server?.stop()
                 signals?.close()
+                hangups?.close()
+            }
+            // SIGHUP (`systemctl reload`): serve what was published since, without dropping the
+            // swarms under way. Manifests removed from the state leave the boot menus but stay
+            // served until the next start: a machine may be booting one of them.
+            hangups = try SignalWatcher(loop: loop, signals: [SIGHUP]) { _ in
+                reload(service, faces: faces, port: service.boundAddress?.port ?? address.port, key: secret)
             }
             if let bound = server?.boundAddress {
                 print("rookery seed: HTTP (binary cache, /status, /metrics) on \(bound)")

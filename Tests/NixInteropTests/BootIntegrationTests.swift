@@ -60,6 +60,43 @@ import Testing
         #expect(try Self.get(f, "/pxelinux.cfg/01-52-54-00-aa-00-02").hasPrefix("HTTP/1.1 404"))
     }
 
+    /// SIGHUP (`systemctl reload`): a running seed serves what was published since — a closure
+    /// by its toplevel, a system in the boot menus — and a manifest removed from the state leaves
+    /// the menus; no restart.
+    @Test func aReloadServesWhatWasPublishedSince() throws {
+        let f = try SeedFixture()
+        let initial = try FileManager.default.contentsOfDirectory(atPath: f.state + "/manifests")
+        try #require(initial.count == 1)
+        let dependency = try #require(f.closure.paths.first { $0 != f.closure.toplevel && !$0.hasSuffix("-initrd") })
+        for arguments in [["--label", "second", f.closure.toplevel], [dependency]] {
+            let published = try NixTool.run(
+                try NixTool.rookeryExecutable,
+                ["publish", "--state", f.state, "--store", f.scratch.store, "--key", f.scratch.tmp.sub("sk")]
+                    + arguments, environment: NixTool.environment(home: f.scratch.home))
+            try #require(published.status == 0, "\(published.stderr)")
+        }
+        func fetch(_ name: String) throws -> ProcessResult {
+            try NixTool.run(
+                try f.agent,
+                ["--seed", f.address, "--trusted-key", f.publicKey, "--root", f.scratch.tmp.sub(name), dependency],
+                timeoutSeconds: 120)
+        }
+        let before = try fetch("before")
+        #expect(before.status != 0 && before.stderr.contains("no manifest"), "\(before.stderr)")
+        #expect(!Self.body(try Self.get(f, "/boot.ipxe")).contains("second"))
+        let seed = try #require(f.seed)
+        kill(seed.process.processIdentifier, SIGHUP)
+        _ = try seed.waitForLine(containing: "reloaded; 2 new manifests, 3 served")
+        let after = try fetch("after")
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(Self.body(try Self.get(f, "/boot.ipxe")).contains("generation 2: second"))
+        try FileManager.default.removeItem(atPath: f.state + "/manifests/" + initial[0])
+        kill(seed.process.processIdentifier, SIGHUP)
+        _ = try seed.waitForLine(containing: "reloaded; 0 new manifests, 3 served")
+        let menu = Self.body(try Self.get(f, "/boot.ipxe"))
+        #expect(menu.contains("generation 1: second") && !menu.contains("generation 2"), "\(menu)")
+    }
+
     @Test func theMenusCommandLineDrivesTheAgentsAutomaticMode() throws {
         let f = try SeedFixture()
         let root = f.scratch.tmp.sub("mnt-root")

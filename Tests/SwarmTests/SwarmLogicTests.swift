@@ -241,6 +241,39 @@ import Testing
         #expect(core.received(1, .requestAny(count: 8, bytes: 1 << 20), now: 3).first == .send(1, .offer([])))
     }
 
+    /// A manifest added while the seed runs (a reload) is served from then on, and its swarm
+    /// opens; the one served before keeps its members; adding it twice changes nothing.
+    @Test func aManifestAddedLaterIsServed() throws {
+        let m = try Fixtures.manifest()
+        let first = SignedManifest.sign(m, with: [try Fixtures.key()])
+        var later = m
+        later.label = "later"
+        later.createdAt += 1
+        let second = SignedManifest.sign(later, with: [try Fixtures.key()])
+        var catalog = ManifestCatalog()
+        try catalog.add(first)
+        var core = SeedCore(catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1)
+        for c in 1...3 {
+            core.accepted(c, remote: PeerAddress(host: "10.0.0.\(c)", port: 0))
+            _ = core.received(c, .hello(Hello(role: .agent, nodeID: [UInt8(c)], listenPort: 7021)), now: 0)
+        }
+        _ = core.received(1, .getManifest(.id(first.id), peersWelcome: false), now: 0)
+        _ = core.received(1, .bitfield(manifest: first.id, Bitfield(count: 3)), now: 0)
+        let before = core.received(2, .getManifest(.id(second.id), peersWelcome: false), now: 0)
+        #expect(before.contains { if case .send(2, .error(.notFound, _)) = $0 { true } else { false } }, "\(before)")
+        #expect(try core.add(second))
+        #expect(try !core.add(second) && core.catalog.entries.count == 2)
+        #expect(
+            core.received(3, .getManifest(.id(second.id), peersWelcome: false), now: 1).first
+                == .send(3, .manifest(second.encode())))
+        #expect(
+            core.received(3, .bitfield(manifest: second.id, Bitfield(count: 3)), now: 1).allSatisfy {
+                if case .send(_, .error) = $0 { false } else { true }
+            })
+        #expect(core.tracker.swarms[second.id]?.members.keys.sorted() == [3])
+        #expect(core.tracker.swarms[first.id]?.members.keys.sorted() == [1])
+    }
+
     @Test func seedSendsManifestsBeforeChunks() throws {
         let manifest = try Fixtures.manifest()
         let signed = SignedManifest.sign(manifest, with: [try Fixtures.key()])
