@@ -34,10 +34,11 @@ struct PublishCommand: ParsableCommand {
     var rehash = false
 
     @Option(
-        help: """
+        help: ArgumentHelp(
+            """
             Keep only the newest N manifests signed by KEY (this one among them) and remove the \
             older ones: the boot menus' generations. Manifests signed by other keys are kept.
-            """)
+            """, valueName: "N"))
     var keep: Int?
 
     func validate() throws {
