@@ -75,9 +75,9 @@ public final class SeedService {
     /// Serves one more manifest from now on (a reload of raven's state); nil if it was served
     /// already, else its decoded body.
     public func add(_ signed: SignedManifest) throws(WireError) -> Manifest? {
-        guard try core.add(signed), let manifest = core.catalog.find(.id(signed.id))?.manifest else { return nil }
-        chunks.add(manifest)
-        return manifest
+        guard let entry = try core.add(signed) else { return nil }
+        chunks.add(entry.manifest)
+        return entry.manifest
     }
 
     public func start() throws(RuntimeError) {

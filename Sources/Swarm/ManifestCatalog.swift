@@ -14,10 +14,12 @@ public struct ManifestCatalog: Sendable {
     public init() {}
 
     /// Adds a manifest raven signed; the body is decoded once here.
-    public mutating func add(_ signed: SignedManifest) throws(WireError) {
-        let manifest = try Manifest.decode(signed.body[...])
-        entries.append(Entry(signed: signed, manifest: manifest, file: signed.encode()))
+    @discardableResult
+    public mutating func add(_ signed: SignedManifest) throws(WireError) -> Entry {
+        let entry = Entry(signed: signed, manifest: try Manifest.decode(signed.body[...]), file: signed.encode())
+        entries.append(entry)
         entries.sort { $0.manifest.createdAt > $1.manifest.createdAt }
+        return entry
     }
 
     public func find(_ selector: ManifestSelector) -> Entry? {

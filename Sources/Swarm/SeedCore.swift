@@ -95,13 +95,13 @@ public struct SeedCore: Sendable {
         for entry in catalog.entries { open(entry) }
     }
 
-    /// Serves one more manifest from now on (raven reloading its state); false if it is served
+    /// Serves one more manifest from now on (raven reloading its state); nil if it is served
     /// already. The swarms of the others go on as they were.
-    public mutating func add(_ signed: SignedManifest) throws(WireError) -> Bool {
-        guard catalog.find(.id(signed.id)) == nil else { return false }
-        try catalog.add(signed)
-        open(catalog.find(.id(signed.id))!)
-        return true
+    public mutating func add(_ signed: SignedManifest) throws(WireError) -> ManifestCatalog.Entry? {
+        guard catalog.find(.id(signed.id)) == nil else { return nil }
+        let entry = try catalog.add(signed)
+        open(entry)
+        return entry
     }
 
     private mutating func open(_ entry: ManifestCatalog.Entry) {

@@ -261,8 +261,8 @@ import Testing
         _ = core.received(1, .bitfield(manifest: first.id, Bitfield(count: 3)), now: 0)
         let before = core.received(2, .getManifest(.id(second.id), peersWelcome: false), now: 0)
         #expect(before.contains { if case .send(2, .error(.notFound, _)) = $0 { true } else { false } }, "\(before)")
-        #expect(try core.add(second))
-        #expect(try !core.add(second) && core.catalog.entries.count == 2)
+        #expect(try core.add(second)?.signed.id == second.id)
+        #expect(try core.add(second) == nil && core.catalog.entries.count == 2)
         #expect(
             core.received(3, .getManifest(.id(second.id), peersWelcome: false), now: 1).first
                 == .send(3, .manifest(second.encode())))
