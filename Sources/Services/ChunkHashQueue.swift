@@ -29,7 +29,8 @@ final class ChunkHashQueue {
     private var timer: Timer?
     private let deliver: ([Verdict]) -> Void
     private var closed = false
-    /// Bytes of chunks waiting or being hashed.
+    /// Bytes of chunks added and not yet delivered: waiting, being hashed, or hashed and waiting
+    /// for an earlier chunk's verdict (the engine bounds what it reads by them).
     private(set) var bytes = 0
 
     /// `deliver` gets the verdicts on the loop thread, in the order the chunks were added, as many
@@ -82,10 +83,10 @@ final class ChunkHashQueue {
         guard !closed else { return }
         var verdicts: [Verdict] = []
         for (entry, ok) in zip(batch, intact) {
-            bytes -= entry.chunk.bytes.count
             let c = entry.chunk
             verdicts += order.finish(entry.ticket, Verdict(link: c.link, index: c.index, bytes: c.bytes, intact: ok))
         }
+        bytes -= verdicts.reduce(0) { $0 + $1.bytes.count }
         if !verdicts.isEmpty { deliver(verdicts) }
         guard !closed else { return }
         start(batcher.finished(now: loop.nowMilliseconds))

@@ -9,6 +9,7 @@
 // most `maxBytes` of chunk data wait: past it the engine holds verdicts back, so no new requests
 // go out until the disk catches up. A crash loses what waits (verified, announced, not yet on
 // disk): the rerun fetches it again, as it does what was on the wire.
+import Glibc
 import NixFormats
 import Runtime
 import Store
@@ -41,6 +42,8 @@ final class DiskQueue {
     private let store: Locked<ChunkServer>
     /// Runs each job at once on the caller's thread (benchmarks that keep all on the loop).
     private let inline: Bool
+    /// Fault injection: each job waits this long first (tests of a slow disk).
+    private let jobDelayMicroseconds: UInt32
     private let failed: (String) -> Void
     /// The lane of each planned path, and the lanes (a bit each) of each of their chunks.
     private var laneOfPath: [StorePath: Int] = [:]
@@ -60,7 +63,7 @@ final class DiskQueue {
     /// `caches`: one per lane, not planned yet. `failed` gets the first error, on the loop thread;
     /// later jobs are dropped.
     init(
-        loop: EventLoop, caches: [ChunkCache], store: ChunkServer, inline: Bool,
+        loop: EventLoop, caches: [ChunkCache], store: ChunkServer, inline: Bool, jobDelayMicroseconds: UInt32 = 0,
         failed: @escaping (String) -> Void
     ) {
         precondition(!caches.isEmpty && caches.count <= Self.maxLanes)
@@ -68,6 +71,7 @@ final class DiskQueue {
         lanes = caches.map(Lane.init)
         self.store = Locked(store)
         self.inline = inline
+        self.jobDelayMicroseconds = jobDelayMicroseconds
         self.failed = failed
     }
 
@@ -161,12 +165,14 @@ final class DiskQueue {
         lane.running = true
         let cache = lane.cache
         let store = self.store
-        guard !inline else { return finished(l, batch, Self.run(batch, cache, store)) }
+        let delay = jobDelayMicroseconds
+        guard !inline else { return finished(l, batch, Self.run(batch, cache, store, delay)) }
         do {
-            try loop.runInPool({ Self.run(batch, cache, store) }) { [weak self] error in self?.finished(l, batch, error)
+            try loop.runInPool({ Self.run(batch, cache, store, delay) }) { [weak self] error in
+                self?.finished(l, batch, error)
             }
         } catch {
-            finished(l, batch, Self.run(batch, cache, store))
+            finished(l, batch, Self.run(batch, cache, store, delay))
         }
     }
 
@@ -195,8 +201,11 @@ final class DiskQueue {
     /// Runs the jobs in order, each under the lane's lock (a peer's read waits for one job at
     /// most); the first error stops them. A restore takes a chunk it shares with a path already
     /// on disk from the store.
-    private static func run(_ jobs: [Job], _ cache: Locked<ChunkCache>, _ store: Locked<ChunkServer>) -> String? {
+    private static func run(
+        _ jobs: [Job], _ cache: Locked<ChunkCache>, _ store: Locked<ChunkServer>, _ delayMicroseconds: UInt32
+    ) -> String? {
         for job in jobs {
+            if delayMicroseconds > 0 { usleep(delayMicroseconds) }
             let error: String? = cache.run { cache in
                 do {
                     switch job {

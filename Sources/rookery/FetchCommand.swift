@@ -35,6 +35,10 @@ struct FetchCommand: ParsableCommand {
     @Flag(help: .hidden)
     var faultCorruptUploads = false
 
+    /// Each disk job waits this many microseconds first (tests: a disk slower than the network).
+    @Option(help: .hidden)
+    var faultSlowDiskUs: UInt32 = 0
+
     func run() throws {
         guard let address = SocketAddress(parsing: seed) else {
             throw CommandFailure("--seed wants IP:PORT, got '\(seed)'")
@@ -59,6 +63,7 @@ struct FetchCommand: ParsableCommand {
         configuration.lingerIdleMilliseconds = UInt64(max(linger, 0) * 1000)
         configuration.uploadBytesPerSecond = UInt64(max(uploadMbit, 0) * 125_000)
         configuration.corruptsUploads = faultCorruptUploads
+        configuration.diskJobDelayMicroseconds = faultSlowDiskUs
         AllocatorTuning.forChunkTraffic()
         switch try FetchRunner.run(configuration) {
         case .finished(let r):

@@ -246,6 +246,27 @@ final class SeedFixture {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    /// A disk slower than the network: what is received and waits for it stays bounded (SPEC §7),
+    /// where before the fetcher read on and held nearly the whole path in memory (64 MiB here).
+    @Test func aSlowDiskKeepsTheFetchersMemoryBounded() throws {
+        let f = try SeedFixture(blobKiB: 64 * 1024)
+        let root = f.scratch.tmp.sub("root")
+        let result = try NixTool.run(
+            try NixTool.rookeryExecutable,
+            [
+                "fetch", "--seed", f.address, "--trusted-key", f.publicKey, "--root", root,
+                "--fault-slow-disk-us", "3000", f.closure.toplevel,
+            ], timeoutSeconds: 120)
+        try #require(result.status == 0, "\(result.stderr)")
+        let peak = try #require(AgentReport(result.stdoutText)["peak_rss_kib"], "\(result.stdoutText)")
+        // What may wait: 4 MiB to hash or held, 8 MiB queued for the disk, the chunks asked for,
+        // the socket's buffers; plus the process itself (a debug build here).
+        #expect(peak > 0 && peak < 48 * 1024, "peak RSS \(peak) KiB; \(result.stdoutText)")
+        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
+        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
+        try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+    }
+
     @Test func killedAgentResumesWithoutRefetchingVerifiedChunks() throws {
         let f = try SeedFixture(blobKiB: 48 * 1024)
         let root = f.scratch.tmp.sub("root")
