@@ -11,8 +11,22 @@ public final class TCPConnection {
     private var onEnd: ((RuntimeError?) -> Void)?
     private var onDrained: (() -> Void)?
     public private(set) var isClosed = false
-    /// Bytes handed to `write` and not yet written to the socket.
+    /// Bytes handed to `write` and not yet written to the socket, and the writes they came in.
     public private(set) var queuedBytes = 0
+    private var queuedWrites = 0
+    /// What one queued write holds besides its bytes: its request object and libuv's uv_write_t
+    /// (a flood of 13-byte writes is mostly this).
+    static let writeOverhead = 256
+    /// While more than this waits to be written (bytes, and each write's overhead), the socket is
+    /// not read; reading resumes when it has drained. A peer that sends requests and never reads
+    /// the answers cannot grow this side's memory past it (plus one read's answers). Above every
+    /// queue a peer that reads makes: one chunk frame (4 MiB) and a batch; a larger manifest frame
+    /// pauses reading until it is out, while the peer waits for it anyway.
+    public static let maxQueuedWhileReading = 8 << 20
+    /// Not reading because the caller paused (`pauseReading`), or because more than
+    /// `maxQueuedWhileReading` waits to be written; reading runs when neither holds.
+    private var pausedByCaller = false
+    public private(set) var pausedByQueue = false
 
     var stream: UnsafeMutablePointer<uv_stream_t> {
         UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
@@ -60,6 +74,7 @@ public final class TCPConnection {
     {
         self.onData = onData
         self.onEnd = onEnd
+        guard !pausedByQueue else { return }
         try uvCheck(
             uv_read_start(
                 stream,
@@ -83,10 +98,18 @@ public final class TCPConnection {
     }
 
     /// Stops reading (back-pressure); `resumeReading` starts again with the same callbacks.
-    public func pauseReading() { if !isClosed { uv_read_stop(stream) } }
+    public func pauseReading() {
+        pausedByCaller = true
+        if !isClosed { uv_read_stop(stream) }
+    }
 
     public func resumeReading() {
-        guard !isClosed, let data = onData, let end = onEnd else { return }
+        pausedByCaller = false
+        restartReading()
+    }
+
+    private func restartReading() {
+        guard !isClosed, !pausedByCaller, let data = onData, let end = onEnd else { return }
         try? startReading(onData: data, onEnd: end)
     }
 
@@ -102,18 +125,30 @@ public final class TCPConnection {
         let request = WriteRequest(count: count)
         try fill(request.storage)
         queuedBytes += count
+        queuedWrites += 1
+        if queuedBytes + queuedWrites * Self.writeOverhead > Self.maxQueuedWhileReading && !pausedByQueue {
+            pausedByQueue = true
+            uv_read_stop(stream)
+        }
         request.request.pointee.data = Unmanaged.passRetained(request).toOpaque()
         var buf = uv_buf_init(request.storage.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
         let rc = uv_write(request.request, stream, &buf, 1) { req, status in
             let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
             let me = owner(req!.pointee.handle, as: TCPConnection.self)
             me.queuedBytes -= request.storage.count
+            me.queuedWrites -= 1
             if status < 0 { return me.fail(RuntimeError(code: status, call: "write")) }
-            if me.queuedBytes == 0 { me.onDrained?() }
+            guard me.queuedBytes == 0 else { return }
+            if me.pausedByQueue {
+                me.pausedByQueue = false
+                me.restartReading()
+            }
+            me.onDrained?()
         }
         if rc < 0 {
             Unmanaged<WriteRequest>.fromOpaque(request.request.pointee.data).release()
             queuedBytes -= count
+            queuedWrites -= 1
             fail(RuntimeError(code: rc, call: "uv_write"))
         }
     }

@@ -179,7 +179,10 @@ private final class ServedConnection {
                 let quiet = service.loop.nowMilliseconds - self.lastActivity
                 if service.core.state(of: id) == .awaitingHello && quiet >= configuration.handshakeTimeoutMilliseconds {
                     service.finish(id)
-                } else if quiet >= configuration.idleTimeoutMilliseconds && self.sender.isIdle {
+                } else if quiet >= configuration.idleTimeoutMilliseconds
+                    && (self.sender.isIdle || self.connection.pausedByQueue)
+                {
+                    // Idle, or not reading what it asked for (8 MiB wait to be written to it).
                     service.finish(id)
                 }
             }

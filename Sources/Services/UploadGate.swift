@@ -85,13 +85,15 @@ final class ChunkSender {
     }
 
     func enqueue(_ ids: [ChunkID]) {
+        var refused: [UInt8] = []  // one write for all, not one per chunk
         for id in ids {
             if pending.count - head < Self.maxPending {
                 pending.append(id)
             } else {
-                connection.write(FrameCodec.encode(.missing(id)))
+                refused += FrameCodec.encode(.missing(id))
             }
         }
+        connection.write(refused)
         pump()
     }
 

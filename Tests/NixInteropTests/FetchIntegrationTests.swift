@@ -217,6 +217,42 @@ final class SeedFixture {
         for fd in idle { close(fd) }
     }
 
+    /// A client that sends requests and never reads the answers: the seed stops reading it once
+    /// 8 MiB wait to be written (SPEC §7), so its memory stays bounded, and it serves others on.
+    /// Unread, each REQUEST of 256 unknown ids beyond the 1024 queued became 256 MISSING writes.
+    @Test func aClientThatDoesNotReadCannotGrowTheSeed() throws {
+        let f = try SeedFixture()
+        let seedPID = try #require(f.seed?.process.processIdentifier)
+        let before = residentKiB(of: seedPID)
+        let port = try #require(UInt16(f.address.split(separator: ":")[1]))
+        let fd = try rawConnect(port: port)
+        defer { close(fd) }
+        // A seed that reads on, however slowly, takes a request within 5 s.
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let hello = FrameCodec.encode(
+            .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 4, count: 16), listenPort: 0)))
+        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let ids = (0..<256).map { i in ChunkID(of: [UInt8(i), 0x55]) }
+        let request = FrameCodec.encode(.request(ids))
+        // 80 MiB of requests at most; a seed that stops reading makes a send time out first.
+        let rounds = (80 << 20) / request.count
+        var sent = 0
+        for _ in 0..<rounds {
+            let n = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n == request.count else { break }
+            sent += 1
+        }
+        usleep(200_000)
+        let grown = Int(residentKiB(of: seedPID)) - Int(before)
+        // Without the bound: all 80 MiB read, the seed 85 MiB larger; with it about 17 MB and 9 MiB.
+        #expect(sent < rounds, "the seed read all \(sent) requests")
+        #expect(grown < 32 * 1024, "the seed grew by \(grown) KiB for \(sent * request.count) bytes of requests")
+        // With that client still connected, a real agent is served in full.
+        let result = try f.runAgent(root: f.scratch.tmp.sub("root"))
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
     @Test func silentClientsAreDroppedAfterTheIdleTimeout() throws {
         let f = try SeedFixture()
         f.seed?.stop()
@@ -325,6 +361,14 @@ final class SeedFixture {
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
     }
+}
+
+/// The resident memory of process `pid` now, in KiB (VmRSS), 0 if unknown.
+func residentKiB(of pid: Int32) -> UInt64 {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return 0 }
+    return UInt64(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }
 
 /// A plain TCP connection to 127.0.0.1:port, with a receive timeout so a test cannot hang.
