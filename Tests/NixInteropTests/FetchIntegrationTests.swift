@@ -238,9 +238,13 @@ final class SeedFixture {
         // 80 MiB of requests at most; a seed that stops reading makes a send time out first.
         let rounds = (80 << 20) / request.count
         var sent = 0
+        var cut = 0  // bytes of the last request sent when a send timed out
         for _ in 0..<rounds {
             let n = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n == request.count else { break }
+            guard n == request.count else {
+                cut = max(n, 0)
+                break
+            }
             sent += 1
         }
         usleep(200_000)
@@ -251,6 +255,32 @@ final class SeedFixture {
         // With that client still connected, a real agent is served in full.
         let result = try f.runAgent(root: f.scratch.tmp.sub("root"))
         #expect(result.status == 0, "\(result.stderr)")
+        // Once the client reads, the seed reads it again: the rest of the request cut short, then
+        // a PING, answered after everything queued before it.
+        let nonce: UInt64 = 0x1122_3344_5566_7788
+        var toSend = Array(request[(cut > 0 ? cut : request.count)...]) + FrameCodec.encode(.ping(nonce))
+        let pong = FrameCodec.encode(.pong(nonce))
+        var seen: [UInt8] = []
+        var answered = false
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        let deadline = Date().addingTimeInterval(30)
+        for _ in 0..<1_000_000 where !answered && Date() < deadline {
+            if !toSend.isEmpty {
+                let n = toSend.withUnsafeBytes {
+                    send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                }
+                if n > 0 { toSend.removeFirst(n) }
+            }
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if n == 0 { break }
+            guard n > 0 else {
+                usleep(1000)
+                continue
+            }
+            seen = Array(seen.suffix(pong.count - 1)) + buffer[..<n]
+            answered = contains(seen, pong)
+        }
+        #expect(answered, "no PONG once the client read what the seed had queued")
     }
 
     @Test func silentClientsAreDroppedAfterTheIdleTimeout() throws {
@@ -360,6 +390,21 @@ final class SeedFixture {
         let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+    }
+}
+
+/// Whether `needle` occurs in `haystack` (a plain loop: fast enough for megabytes in a debug build).
+func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard let first = needle.first, haystack.count >= needle.count else { return false }
+    return haystack.withUnsafeBufferPointer { h in
+        needle.withUnsafeBufferPointer { n in
+            var i = 0
+            while i <= h.count - n.count {
+                if h[i] == first && memcmp(h.baseAddress! + i, n.baseAddress!, n.count) == 0 { return true }
+                i += 1
+            }
+            return false
+        }
     }
 }
 
