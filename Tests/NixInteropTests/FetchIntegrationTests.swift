@@ -227,26 +227,8 @@ final class SeedFixture {
         let port = try #require(UInt16(f.address.split(separator: ":")[1]))
         let fd = try rawConnect(port: port)
         defer { close(fd) }
-        // A seed that reads on, however slowly, takes a request within 5 s.
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let hello = FrameCodec.encode(
-            .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 4, count: 16), listenPort: 0)))
-        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        let ids = (0..<256).map { i in ChunkID(of: [UInt8(i), 0x55]) }
-        let request = FrameCodec.encode(.request(ids))
-        // 80 MiB of requests at most; a seed that stops reading makes a send time out first.
-        let rounds = (80 << 20) / request.count
-        var sent = 0
-        var cut = 0  // bytes of the last request sent when a send timed out
-        for _ in 0..<rounds {
-            let n = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n == request.count else {
-                cut = max(n, 0)
-                break
-            }
-            sent += 1
-        }
+        let flood = RequestFlood(fd)
+        let (request, rounds, sent, cut) = (flood.request, flood.rounds, flood.sent, flood.cut)
         usleep(200_000)
         let grown = Int(residentKiB(of: seedPID)) - Int(before)
         // Without the bound: all 80 MiB read, the seed 85 MiB larger; with it about 17 MB and 9 MiB.
@@ -281,6 +263,26 @@ final class SeedFixture {
             answered = contains(seen, pong)
         }
         #expect(answered, "no PONG once the client read what the seed had queued")
+    }
+
+    /// A client that stopped reading what it asked for is closed after the idle timeout, as a
+    /// silent one is, though the seed still has answers queued for it.
+    @Test func aClientThatDoesNotReadIsDroppedAfterTheIdleTimeout() throws {
+        let f = try SeedFixture()
+        f.seed?.stop()
+        try f.startSeed(extra: ["--idle-timeout", "2"])
+        let port = try #require(UInt16(f.address.split(separator: ":")[1]))
+        let fd = try rawConnect(port: port)
+        defer { close(fd) }
+        let flood = RequestFlood(fd)
+        #expect(flood.sent < flood.rounds, "the seed read all \(flood.sent) requests")
+        usleep(3_000_000)
+        // Without reading a byte: open, a send finds the buffers full (EAGAIN); closed by the seed
+        // with requests unread, the connection was reset.
+        let ping = FrameCodec.encode(.ping(1))
+        let n = ping.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        let error = errno
+        #expect(n < 0 && (error == EPIPE || error == ECONNRESET), "still open: send gave \(n), errno \(error)")
     }
 
     @Test func silentClientsAreDroppedAfterTheIdleTimeout() throws {
@@ -390,6 +392,33 @@ final class SeedFixture {
         let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+    }
+}
+
+/// A client's HELLO, then REQUESTs of 256 unknown chunk ids, 80 MiB of them at most, sent without
+/// reading anything; a seed that stops reading makes a send time out (5 s) first.
+struct RequestFlood {
+    let request = FrameCodec.encode(.request((0..<256).map { i in ChunkID(of: [UInt8(i), 0x55]) }))
+    let rounds: Int
+    /// Whole requests sent, and the bytes of the one a send cut short.
+    private(set) var sent = 0
+    private(set) var cut = 0
+
+    init(_ fd: Int32) {
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let hello = FrameCodec.encode(
+            .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 4, count: 16), listenPort: 0)))
+        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        rounds = (80 << 20) / request.count
+        for _ in 0..<rounds {
+            let n = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n == request.count else {
+                cut = max(n, 0)
+                break
+            }
+            sent += 1
+        }
     }
 }
 
