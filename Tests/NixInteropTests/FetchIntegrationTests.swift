@@ -93,6 +93,14 @@ final class SeedFixture {
             timeoutSeconds: 120)
     }
 
+    /// Restarts the seed with this idle timeout; a raw connection to it.
+    func rawClientOfASeed(idleTimeoutSeconds: Int) throws -> Int32 {
+        seed?.stop()
+        try startSeed(extra: ["--idle-timeout", "\(idleTimeoutSeconds)"])
+        guard let port = UInt16(address.split(separator: ":")[1]) else { throw TestFailure("seed at \(address)") }
+        return try rawConnect(port: port)
+    }
+
     /// Names under ROOT/nix/store (staging names included: they must never be left), less the
     /// `.links` folder Nix itself makes when it verifies.
     func storeEntries(_ root: String) -> [String] {
@@ -269,10 +277,7 @@ final class SeedFixture {
     /// silent one is, though the seed still has answers queued for it.
     @Test func aClientThatDoesNotReadIsDroppedAfterTheIdleTimeout() throws {
         let f = try SeedFixture()
-        f.seed?.stop()
-        try f.startSeed(extra: ["--idle-timeout", "2"])
-        let port = try #require(UInt16(f.address.split(separator: ":")[1]))
-        let fd = try rawConnect(port: port)
+        let fd = try f.rawClientOfASeed(idleTimeoutSeconds: 2)
         defer { close(fd) }
         let flood = RequestFlood(fd)
         #expect(flood.sent < flood.rounds, "the seed read all \(flood.sent) requests")
@@ -287,10 +292,7 @@ final class SeedFixture {
 
     @Test func silentClientsAreDroppedAfterTheIdleTimeout() throws {
         let f = try SeedFixture()
-        f.seed?.stop()
-        try f.startSeed(extra: ["--idle-timeout", "1"])
-        let port = try #require(UInt16(f.address.split(separator: ":")[1]))
-        let fd = try rawConnect(port: port)
+        let fd = try f.rawClientOfASeed(idleTimeoutSeconds: 1)
         defer { close(fd) }
         let hello = FrameCodec.encode(
             .hello(Hello(role: .agent, nodeID: [UInt8](repeating: 3, count: 16), listenPort: 0)))
