@@ -101,6 +101,8 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Runtime", "Store", "Swarm", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",
-            dependencies: ["Store", "NixFormats", "Sodium", "Swarm", "TestSupport", "rookery", "rookery-agent"]),
+            dependencies: [
+                "Store", "NixFormats", "Runtime", "Sodium", "Swarm", "TestSupport", "rookery", "rookery-agent",
+            ]),
     ]
 )

@@ -534,7 +534,7 @@ public final class FetchEngine {
     private func end(_ result: Outcome) {
         guard outcome == nil else { return }
         if let client { report.swarm = client.statistics }
-        report.peakResidentKiB = PeakMemory.residentKiB
+        report.peakResidentKiB = ProcessStatus.peakResidentKiB
         if case .finished = result, !configuration.servesOnly, let manifest = client?.manifest {
             // Restored paths serve their chunks from the store now; the cache copies go.
             disk.tidy(restored: closure.map { manifest.paths[$0].storePath })

@@ -3,6 +3,7 @@
 // checked by Nix itself. Set ROOKERY_AGENT to test another agent build (CI uses the static one).
 import Foundation
 import NixFormats
+import Runtime
 import Store
 import Swarm
 import TestSupport
@@ -231,14 +232,14 @@ final class SeedFixture {
     @Test func aClientThatDoesNotReadCannotGrowTheSeed() throws {
         let f = try SeedFixture()
         let seedPID = try #require(f.seed?.process.processIdentifier)
-        let before = residentKiB(of: seedPID)
+        let before = ProcessStatus.kibibytes("VmRSS:", of: "\(seedPID)")
         let port = try #require(UInt16(f.address.split(separator: ":")[1]))
         let fd = try rawConnect(port: port)
         defer { close(fd) }
         let flood = RequestFlood(fd)
         let (request, rounds, sent, cut) = (flood.request, flood.rounds, flood.sent, flood.cut)
         usleep(200_000)
-        let grown = Int(residentKiB(of: seedPID)) - Int(before)
+        let grown = Int(ProcessStatus.kibibytes("VmRSS:", of: "\(seedPID)")) - Int(before)
         // Without the bound: all 80 MiB read, the seed 85 MiB larger; with it about 17 MB and 9 MiB.
         #expect(sent < rounds, "the seed read all \(sent) requests")
         #expect(grown < 32 * 1024, "the seed grew by \(grown) KiB for \(sent * request.count) bytes of requests")
@@ -437,14 +438,6 @@ func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
             return false
         }
     }
-}
-
-/// The resident memory of process `pid` now, in KiB (VmRSS), 0 if unknown.
-func residentKiB(of pid: Int32) -> UInt64 {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-    else { return 0 }
-    return UInt64(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }
 
 /// A plain TCP connection to 127.0.0.1:port, with a receive timeout so a test cannot hang.
