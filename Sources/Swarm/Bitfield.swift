@@ -37,8 +37,7 @@ public struct Bitfield: Equatable, Sendable {
         return true
     }
 
-    /// Clears bit `index` (a chunk that turned out unreadable).
-    /// Clears bit `index`; false if it was clear.
+    /// Clears bit `index` (a chunk a peer no longer holds); false if it was clear.
     @discardableResult
     public mutating func remove(_ index: Int) -> Bool {
         let mask: UInt8 = 0x80 >> UInt8(index & 7)

@@ -16,6 +16,8 @@ public struct ChunkPicker: Sendable {
     public private(set) var requesters: [UInt8]
     /// How many connected peers hold each chunk.
     public private(set) var availability: [UInt16]
+    /// Missing chunks nobody has been asked for, by `availability`.
+    private var unrequested: AvailabilityBuckets
     /// Random picks before rarest first.
     public var initialRandom = 4
     public var endgameCopies = 2
@@ -28,9 +30,11 @@ public struct ChunkPicker: Sendable {
         position = [Int32](repeating: -1, count: table.count)
         requesters = [UInt8](repeating: 0, count: table.count)
         availability = [UInt16](repeating: 0, count: table.count)
+        unrequested = AvailabilityBuckets(chunks: table.count)
         for i in 0..<table.count where wanted[i] && !have[i] {
             position[i] = Int32(missing.count)
             missing.append(i)
+            unrequested.insert(i, availability: 0)
         }
     }
 
@@ -48,25 +52,47 @@ public struct ChunkPicker: Sendable {
             }
             position[index] = -1
             fetched += 1
+            unrequested.remove(index, availability: Int(availability[index]))
         }
         return true
     }
 
-    public mutating func requested(_ index: Int) { requesters[index] &+= 1 }
-    public mutating func released(_ index: Int) { if requesters[index] > 0 { requesters[index] -= 1 } }
+    public mutating func requested(_ index: Int) {
+        if requesters[index] == 0 { unrequested.remove(index, availability: Int(availability[index])) }
+        requesters[index] &+= 1
+    }
+
+    public mutating func released(_ index: Int) {
+        guard requesters[index] > 0 else { return }
+        requesters[index] -= 1
+        if requesters[index] == 0 && position[index] >= 0 {
+            unrequested.insert(index, availability: Int(availability[index]))
+        }
+    }
 
     public mutating func peerHolds(_ bits: Bitfield) {
-        for i in 0..<bits.count where bits[i] { availability[i] &+= 1 }
+        for i in 0..<bits.count where bits[i] { peerHolds(i) }
     }
-    public mutating func peerHolds(_ index: Int) { availability[index] &+= 1 }
+
+    public mutating func peerHolds(_ index: Int) {
+        let old = availability[index]
+        availability[index] &+= 1
+        unrequested.move(index, from: Int(old), to: Int(availability[index]))
+    }
+
     /// A peer said it no longer has chunk `index` (MISSING).
-    public mutating func peerLost(_ index: Int) { if availability[index] > 0 { availability[index] -= 1 } }
+    public mutating func peerLost(_ index: Int) {
+        guard availability[index] > 0 else { return }
+        availability[index] -= 1
+        unrequested.move(index, from: Int(availability[index]) + 1, to: Int(availability[index]))
+    }
+
     public mutating func peerLeft(_ bits: Bitfield) {
-        for i in 0..<bits.count where bits[i] && availability[i] > 0 { availability[i] -= 1 }
+        for i in 0..<bits.count where bits[i] { peerLost(i) }
     }
 
     /// Up to `count` chunks (about `budget` bytes, at least one) to request from a peer holding
-    /// `bits`, skipping those already asked of it (`asked`).
+    /// `bits` (counted in `availability`: `peerHolds`), skipping those already asked of it (`asked`).
     public mutating func pick(
         from bits: Bitfield, asked: [Int: UInt64], count: Int, budget: UInt64,
         using rng: inout some RandomNumberGenerator
@@ -86,37 +112,26 @@ public struct ChunkPicker: Sendable {
 
     /// Chunks nobody has been asked for, that no connected peer holds (candidates for the seed).
     public func unavailable(limit: Int) -> [Int] {
-        var out: [Int] = []
-        for i in missing where requesters[i] == 0 && availability[i] == 0 {
-            out.append(i)
-            if out.count == limit { break }
-        }
-        return out
+        unrequested.buckets[0].prefix(limit).map { Int($0) }
     }
 
     private func best(from bits: Bitfield, asked: [Int: UInt64], chosen: [Int], rng: inout some RandomNumberGenerator)
         -> Int?
     {
         var pick: Int?
-        var pickAvailability = UInt16.max
         var ties = 0
-        var anyUnrequested = false
         let random = fetched < initialRandom
-        for i in missing where requesters[i] == 0 {
-            anyUnrequested = true
-            guard bits[i] else { continue }
-            // Rarest first: fewest holders wins, ties broken uniformly (reservoir sampling).
-            let a = random ? 0 : availability[i]
-            if a < pickAvailability {
-                pick = i
-                pickAvailability = a
-                ties = 1
-            } else if a == pickAvailability {
+        // Rarest first: the fewest holders wins, ties broken uniformly (reservoir sampling); the
+        // first few picks are uniform over all. A chunk the peer holds has a holder: bucket 0 is
+        // skipped.
+        for bucket in unrequested.buckets.dropFirst() {
+            for i32 in bucket where bits[Int(i32)] {
                 ties += 1
-                if rng.next(upperBound: UInt64(ties)) == 0 { pick = i }
+                if ties == 1 || rng.next(upperBound: UInt64(ties)) == 0 { pick = Int(i32) }
             }
+            if pick != nil && !random { return pick }
         }
-        if pick != nil || anyUnrequested { return pick }
+        if pick != nil || unrequested.count > 0 { return pick }
         // Endgame: everything missing is asked for somewhere; ask again from another peer.
         for i in missing where bits[i] && requesters[i] < endgameCopies && asked[i] == nil && !chosen.contains(i) {
             if pick == nil || requesters[i] < requesters[pick!] { pick = i }

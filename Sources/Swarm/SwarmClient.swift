@@ -755,7 +755,9 @@ public struct SwarmClient: Sendable {
     // MARK: ends
 
     private mutating func release(_ link: Link) {
-        for i in link.asked.keys { picker?.released(i) }
+        // In order: the picker's candidates keep the order they come back in, and a replay
+        // (the simulation's random seed) must not depend on this process's hash seed.
+        for i in link.asked.keys.sorted() { picker?.released(i) }
     }
 
     private mutating func drop(_ id: ConnectionID, reason: String, now: UInt64) -> [Action] {

@@ -340,6 +340,76 @@ import Testing
         #expect(p.missing.count == 3)
     }
 
+    /// The picker keeps its candidates by availability (no scan of every missing chunk); over
+    /// random joins, HAVEs, MISSINGs, departures, requests, releases and arrivals, and then to the
+    /// endgame, each pick must still be one a scan of every missing chunk would make.
+    @Test func pickerChoosesWhatAScanOfEveryChunkWould() throws {
+        let n = 120
+        var p = ChunkPicker(table: try Self.table(n), wanted: Bitfield.full(count: n), have: Bitfield(count: n))
+        p.initialRandom = 0
+        var rng = SplitMix64(seed: 11)
+        var peers = (0..<4).map { _ in Bitfield(count: n) }
+        var asked = [[Int: UInt64]](repeating: [:], count: peers.count)
+        var rarestPicks = 0
+        var endgamePicks = 0
+        func pick(for peer: Int) -> [Int] {
+            let bits = peers[peer]
+            let free = p.missing.filter { p.requesters[$0] == 0 }
+            let held = free.filter { bits[$0] }
+            let rarest = held.map { p.availability[$0] }.min()
+            let chosen = p.pick(from: bits, asked: asked[peer], count: 1, budget: 1, using: &rng)
+            if let rarest {
+                #expect(chosen.count == 1 && held.contains(chosen[0]) && p.availability[chosen[0]] == rarest)
+                rarestPicks += 1
+            } else if !free.isEmpty {
+                #expect(chosen.isEmpty)
+            } else if let i = chosen.first {
+                #expect(bits[i] && asked[peer][i] == nil && p.requesters[i] <= UInt8(p.endgameCopies))
+                endgamePicks += 1
+            }
+            for i in chosen { asked[peer][i] = 0 }
+            let unavailable = p.missing.filter { p.requesters[$0] == 0 && p.availability[$0] == 0 }
+            #expect(Set(p.unavailable(limit: n)) == Set(unavailable))
+            return chosen
+        }
+        for step in 0..<3000 {
+            let peer = Int(rng.next(upperBound: UInt64(peers.count)))
+            let chunk = Int(rng.next(upperBound: UInt64(n)))
+            switch rng.next(upperBound: UInt64(10)) {
+            case 0, 1, 2:
+                if peers[peer].insert(chunk) { p.peerHolds(chunk) }
+            case 3:
+                if peers[peer].remove(chunk) { p.peerLost(chunk) }
+            case 4 where step % 7 == 0:
+                p.peerLeft(peers[peer])
+                for i in asked[peer].keys.sorted() { p.released(i) }
+                asked[peer] = [:]
+                peers[peer] = Bitfield(count: n)
+            case let kind where kind == 5 || kind == 6:
+                // Now and then one of the chunks asked of this peer comes (5) or is given up on
+                // (6): some are still missing at the end.
+                let open = asked[peer].keys.sorted()
+                guard !open.isEmpty, chunk % 3 == 0 else { break }
+                let i = open[chunk % open.count]
+                asked[peer][i] = nil
+                p.released(i)
+                if kind == 5 { _ = p.arrived(i) }
+            default:
+                _ = pick(for: peer)
+            }
+        }
+        // The tail: every peer holds every chunk; asking each in turn until none is asked more
+        // goes through the endgame.
+        for peer in peers.indices {
+            for i in 0..<n where peers[peer].insert(i) { p.peerHolds(i) }
+        }
+        for _ in 0..<(4 * n) {
+            guard peers.indices.map({ pick(for: $0) }).contains(where: { !$0.isEmpty }) else { break }
+        }
+        #expect(rarestPicks > 100 && endgamePicks > 10 && p.requesters.allSatisfy { $0 <= 2 })
+        #expect(p.missing.allSatisfy { p.requesters[$0] == UInt8(p.endgameCopies) })
+    }
+
     @Test func aChunkAPeerLostBecomesTheSeedsToSend() throws {
         let t = try Self.table(2)
         var p = ChunkPicker(table: t, wanted: Bitfield.full(count: 2), have: Bitfield(count: 2))
