@@ -30,6 +30,7 @@ struct AvailabilityBuckets: Sendable {
     mutating func remove(_ chunk: Int, availability: Int) {
         let s = Int(slot[chunk])
         guard s >= 0 else { return }
+        assert(buckets[availability][s] == Int32(chunk), "chunk \(chunk) is not in bucket \(availability)")
         let last = buckets[availability].removeLast()
         if Int(last) != chunk {
             buckets[availability][s] = last
