@@ -8,8 +8,8 @@ struct AvailabilityBuckets: Sendable {
     private(set) var buckets: [[Int32]] = [[]]
     /// Where each chunk is in its bucket; -1 in none.
     private var slot: [Int32]
-    /// Chunks in all buckets.
-    private(set) var count = 0
+    /// Chunks in all buckets (a few dozen buckets at most: one per connected peer).
+    var count: Int { buckets.reduce(0) { $0 + $1.count } }
 
     init(chunks: Int) {
         slot = [Int32](repeating: -1, count: chunks)
@@ -23,7 +23,6 @@ struct AvailabilityBuckets: Sendable {
         while buckets.count <= availability { buckets.append([]) }
         slot[chunk] = Int32(buckets[availability].count)
         buckets[availability].append(Int32(chunk))
-        count += 1
     }
 
     /// Takes `chunk` out, if in; `availability` must be the one it went in with (or last moved to).
@@ -37,7 +36,6 @@ struct AvailabilityBuckets: Sendable {
             slot[Int(last)] = Int32(s)
         }
         slot[chunk] = -1
-        count -= 1
     }
 
     /// One more or one fewer peer holds `chunk`: it changes bucket, if in one.
