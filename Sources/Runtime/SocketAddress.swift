@@ -11,14 +11,18 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `A.B.C.D:PORT` or `[V6]:PORT`.
+    /// Parses `A.B.C.D:PORT` or `[V6]:PORT`; nil for anything else, a host name too (a name
+    /// given on the command line is refused there, with the usage, not at the first connect).
     public init?(parsing text: String) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
             return nil
         }
         var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
+        let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
+        if bracketed { host = String(host.dropFirst().dropLast()) }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let family = bracketed || host.contains(":") ? AF_INET6 : AF_INET
+        guard uv_inet_pton(family, host, &bytes) == 0 else { return nil }
         self.init(host: host, port: port)
     }
 

@@ -63,7 +63,10 @@ final class SeedFixture {
         self.seed = seed
     }
 
-    var agent: String {
+    var agent: String { get throws { try Self.agent } }
+
+    /// The agent under test: this build's, or ROOKERY_AGENT.
+    static var agent: String {
         get throws {
             if let override = ProcessInfo.processInfo.environment["ROOKERY_AGENT"] { return override }
             return (try NixTool.rookeryExecutable as NSString).deletingLastPathComponent + "/rookery-agent"
@@ -306,6 +309,52 @@ final class SeedFixture {
         let waited = Date().timeIntervalSince(start)
         #expect(n == 0, "the seed closed the idle connection")
         #expect(waited >= 0.9 && waited < 4.5, "closed after \(waited) s")
+    }
+
+    /// Arguments the agent cannot use: exit code 2, a line that says which, one that says how it
+    /// is called, and nothing written (no seed is asked either: none runs). A host name for the
+    /// seed is refused here too: the initrd has no DNS.
+    @Test func badArgumentsGiveOneUsageLineAndWriteNothing() throws {
+        let tmp = try TemporaryDirectory()
+        let root = tmp.sub("root")
+        let key = "raven-test-1:" + String(repeating: "A", count: 43) + "="
+        let toplevel = "/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-system"
+        let cases: [([String], String)] = [
+            (["--seed", "raven:7020", "--trusted-key", key, "--root", root, toplevel], "--seed wants IP:PORT"),
+            (
+                ["--seed", "127.0.0.1:7020", "--trusted-key", "raven-test-1", "--root", root, toplevel],
+                "--trusted-key wants NAME:BASE64 (a Nix public key)"
+            ),
+            (
+                ["--seed", "127.0.0.1:7020", "--trusted-key", key, "--root", root],
+                "--seed, --trusted-key, --root and a toplevel are required"
+            ),
+            (
+                ["--seed", "127.0.0.1:7020", "--trusted-key", key, "--root", root, "/tmp/not-a-store-path"],
+                "unexpected argument '/tmp/not-a-store-path'"
+            ),
+            (
+                ["--seed", "127.0.0.1:7020", "--trusted-key", key, "--root", root, "--linger", "soon", toplevel],
+                "--linger wants seconds"
+            ),
+            (
+                ["--seed", "127.0.0.1:7020", "--trusted-key", key, "--root", root, "--max-connections", "0", toplevel],
+                "--max-connections wants a count in 1…64"
+            ),
+            (
+                ["--seed", "127.0.0.1:7020", "--trusted-key", key, "--root", root, "--peer-budget-kib", "8", toplevel],
+                "--peer-budget-kib wants KiB in 64…65536"
+            ),
+            (["--seed", "127.0.0.1:7020", "--trusted-key", key, "--root"], "--root wants a folder"),
+        ]
+        for (arguments, reason) in cases {
+            let result = try NixTool.run(try SeedFixture.agent, arguments, timeoutSeconds: 30)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.first == "rookery-agent: usage: \(reason)"[...], "\(arguments)")
+            #expect(lines.count == 2 && lines[1].hasPrefix("  rookery-agent --seed IP:PORT"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: root), "\(arguments): nothing written")
+        }
     }
 
     @Test func seedUnreachableGivesOneClearLine() throws {
