@@ -29,6 +29,13 @@ public final class RawSocket {
         }
     }
 
+    /// A socket `accept` returned (see RawServer), with a 10 s receive timeout.
+    public init(accepted fd: Int32) {
+        self.fd = fd
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     deinit { close(fd) }
 
     public func send(_ text: String) { send(Array(text.utf8)) }
@@ -60,4 +67,59 @@ public final class RawSocket {
         s.send(request)
         return String(decoding: s.receive(), as: UTF8.self)
     }
+}
+
+/// A server of one connection on loopback: `serve` gets the accepted socket on a thread of its
+/// own (accept waits 10 s at most); `finish` waits for it to return.
+public final class RawServer: @unchecked Sendable {
+    public let address: String
+    private let listener: Int32
+    private let done = DispatchSemaphore(value: 0)
+
+    public init(_ serve: @escaping @Sendable (RawSocket) -> Void) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw TestFailure("socket: errno \(errno)") }
+        self.listener = listener
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        guard bound else {
+            close(listener)
+            throw TestFailure("bind: errno \(errno)")
+        }
+        address = "127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
+        let done = self.done
+        Thread.detachNewThread {
+            let fd = accept(listener, nil, nil)
+            if fd >= 0 { serve(RawSocket(accepted: fd)) }
+            done.signal()
+        }
+    }
+
+    public func finish() { done.wait() }
+
+    deinit { close(listener) }
+}
+
+extension RawSocket {
+    /// Reads until the bytes so far end with `marker` (an HTTP head: "\r\n\r\n"), or the timeout.
+    public func receive(through marker: String) -> [UInt8] {
+        let end = Array(marker.utf8)
+        var out: [UInt8] = []
+        var byte: UInt8 = 0
+        while !out.ends(with: end), recv(fd, &byte, 1, 0) == 1 { out.append(byte) }
+        return out
+    }
+}
+
+extension Array where Element: Equatable {
+    fileprivate func ends(with tail: [Element]) -> Bool { count >= tail.count && Array(suffix(tail.count)) == tail }
 }
