@@ -41,14 +41,17 @@ import Testing
     }
 
     @Test func aBodyWithoutLengthRunsToTheEndOfTheStream() throws {
+        // Written by the server's thread before `finish` returns, read after.
+        final class Heard: @unchecked Sendable { var request = "" }
+        let heard = Heard()
         let server = try RawServer { s in
-            let request = String(decoding: s.receive(through: "\r\n\r\n"), as: UTF8.self)
-            #expect(request.hasPrefix("GET /status HTTP/1.1\r\n") && request.contains("Connection: close\r\n"))
+            heard.request = String(decoding: s.receive(through: "\r\n\r\n"), as: UTF8.self)
             s.send("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nread until the server closes")
         }
-        defer { server.finish() }
         let message = try HTTPClient.get(SocketAddress(parsing: server.address)!, path: "/status")
+        server.finish()
         #expect(message.status == 200)
         #expect(String(decoding: message.body, as: UTF8.self) == "read until the server closes")
+        #expect(heard.request.hasPrefix("GET /status HTTP/1.1\r\n") && heard.request.contains("Connection: close\r\n"))
     }
 }
