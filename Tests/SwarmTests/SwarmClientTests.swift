@@ -43,6 +43,16 @@ import Testing
         }
     }
 
+    /// Whether these actions end the fetch.
+    static func fails(_ actions: [SwarmClient.Action]) -> Bool {
+        actions.contains { if case .fail = $0 { true } else { false } }
+    }
+
+    /// The connections these actions close.
+    static func closed(_ actions: [SwarmClient.Action]) -> [Int] {
+        actions.compactMap { if case .close(let id, _) = $0 { id } else { nil } }
+    }
+
     static func requests(_ actions: [SwarmClient.Action], on link: Int) -> [ChunkID] {
         actions.flatMap { action -> [ChunkID] in
             if case .send(link, .request(let ids)) = action { return ids }
@@ -179,18 +189,12 @@ import Testing
     /// Before that, the seed is the only source of the manifest: the fetch ends with one line.
     @Test func aMalformedFrameClosesOnlyItsLink() throws {
         var (c, peer, _, seedLink) = try Self.clientWithPeer()
-        func fails(_ actions: [SwarmClient.Action]) -> Bool {
-            actions.contains { if case .fail = $0 { true } else { false } }
-        }
-        func closed(_ actions: [SwarmClient.Action]) -> [Int] {
-            actions.compactMap { if case .close(let id, _) = $0 { id } else { nil } }
-        }
         let fromPeer = c.malformed(peer, .unknownMessageType(0x7f), now: 1)
         #expect(fromPeer.contains(.close(peer, reason: "protocol violation: unknown message type 127")))
-        #expect(closed(fromPeer) == [peer] && !fails(fromPeer))
+        #expect(Self.closed(fromPeer) == [peer] && !Self.fails(fromPeer))
         #expect(c.malformed(peer, .truncated, now: 2) == [], "a closed link is forgotten")
         let fromSeed = c.malformed(seedLink, .tooLarge(what: "chunk frame", size: 1 << 30, limit: 4 << 20), now: 3)
-        #expect(closed(fromSeed) == [seedLink] && !fails(fromSeed))
+        #expect(Self.closed(fromSeed) == [seedLink] && !Self.fails(fromSeed))
 
         let key = try Fixtures.key()
         var fresh = SwarmClient(

@@ -31,7 +31,7 @@ import Testing
         var (c, peer, _, seed) = try SwarmClientTests.clientWithPeer()
         _ = c.received(seed, .offer([0]), now: 1)
         _ = c.chunkArrived(seed, index: 0, data: [1][...], intact: true, now: 20_000)
-        #expect(!c.tick(now: 50_000).contains { if case .fail = $0 { true } else { false } })
+        #expect(!SwarmClientTests.fails(c.tick(now: 50_000)))
         #expect(
             c.tick(now: 50_001) == [
                 .fail("no progress for 30 s (the seed at 127.0.0.1:7020 is unreachable)"),
@@ -54,7 +54,7 @@ import Testing
         let first = c.tick(now: 4002)
         #expect(c.statistics.stalls == 1)
         #expect(Set(SwarmClientTests.requests(first, on: peer)) == Set(asked), "given back, asked again: \(first)")
-        #expect(!first.contains { if case .close = $0 { true } else { false } })
+        #expect(SwarmClientTests.closed(first).isEmpty)
         let second = c.tick(now: 8003)
         #expect(c.statistics.stalls == 2)
         #expect(second.contains(.close(peer, reason: "stalled")), "\(second)")
@@ -62,8 +62,8 @@ import Testing
 
         // The seed stalls as often, and stays.
         _ = c.received(seed, .offer([1]), now: 8003)
-        #expect(c.tick(now: 12_004).allSatisfy { if case .close = $0 { false } else { true } })
-        #expect(c.tick(now: 16_005).allSatisfy { if case .close = $0 { false } else { true } })
+        #expect(SwarmClientTests.closed(c.tick(now: 12_004)).isEmpty)
+        #expect(SwarmClientTests.closed(c.tick(now: 16_005)).isEmpty)
         #expect(c.statistics.stalls == 4)
         #expect(c.received(seed, .ping(9), now: 16_006) == [.send(seed, .pong(9))])
     }

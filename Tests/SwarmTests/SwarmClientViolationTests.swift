@@ -11,10 +11,6 @@ import Testing
         .hello(Hello(version: version, role: .agent, nodeID: [UInt8](repeating: node, count: 16), listenPort: 7021))
     }
 
-    static func fails(_ actions: [SwarmClient.Action]) -> Bool {
-        actions.contains { if case .fail = $0 { true } else { false } }
-    }
-
     /// A peer accepted (after the fixture's peer), its HELLO in unless `greeted` is false.
     static func acceptPeer(_ c: inout SwarmClient, node: UInt8, greeted: Bool = true, now: UInt64) -> Int {
         let id = c.newConnectionID()
@@ -60,8 +56,8 @@ import Testing
             for m in t.before { _ = c.received(rogue, m, now: 2) }
             let actions = c.received(rogue, t.message, now: 3)
             #expect(actions.contains(.close(rogue, reason: t.reason)), "case \(n): \(actions)")
-            #expect(!Self.fails(actions) && !c.isFailed, "case \(n)")
-            #expect(!actions.contains { if case .close(let id, _) = $0 { id != rogue } else { false } }, "case \(n)")
+            #expect(!SwarmClientTests.fails(actions) && !c.isFailed, "case \(n)")
+            #expect(SwarmClientTests.closed(actions) == [rogue], "case \(n)")
             #expect(c.received(rogue, .ping(1), now: 4) == [], "case \(n): a closed link is forgotten")
             // The others are still heard: the first peer and the seed are answered.
             #expect(c.received(peer, .ping(7), now: 4) == [.send(peer, .pong(7))], "case \(n)")
