@@ -350,13 +350,19 @@ public final class FetchEngine {
         releasing = true
         defer { releasing = false }
         batched {
-            while let v = heldVerdicts.first, !disk.isFull {
+            // Taken from the front by index and dropped at once: one `removeFirst()` per verdict
+            // moved the rest each time, quadratic in what a slow disk lets pile up (4 MiB of
+            // tiny paths' chunks is tens of thousands of verdicts).
+            var taken = 0
+            defer { heldVerdicts.removeFirst(min(taken, heldVerdicts.count)) }
+            while taken < heldVerdicts.count, !disk.isFull {
                 guard outcome == nil, client != nil else {
                     heldVerdicts = []
                     heldBytes = 0
                     return
                 }
-                heldVerdicts.removeFirst()
+                let v = heldVerdicts[taken]
+                taken += 1
                 heldBytes -= v.bytes.count
                 perform(
                     client!.chunkArrived(
