@@ -96,7 +96,8 @@ let package = Package(
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),
         .testTarget(
-            name: "FacesTests", dependencies: ["HTTP", "Faces", "Services", "NixFormats", "Swarm", "TestSupport"]),
+            name: "FacesTests",
+            dependencies: ["HTTP", "Faces", "Services", "NixFormats", "Swarm", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Publishing", "NixFormats", "TestSupport"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Runtime", "Store", "Swarm", "TestSupport"]),
         .testTarget(

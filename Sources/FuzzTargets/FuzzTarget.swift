@@ -11,7 +11,7 @@ public struct FuzzTarget: Sendable {
     public let run: @Sendable ([UInt8]) -> Void
 
     public static let all: [FuzzTarget] = [
-        narParser, narInfo, cacheInfo, registration, keys, frameDecoder, manifest, httpRequest,
+        narParser, narInfo, cacheInfo, registration, keys, frameDecoder, manifest, httpRequest, httpResponse,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -1,8 +1,23 @@
 // The libhttp-parser wrapper: messages whole or in pieces, pipelining, and every bound.
+import FuzzTargets
 import HTTP
 import Testing
 
 @Suite struct HTTPDecoderTests {
+    /// The fuzz targets' seeds are whole messages, so their mutants reach bodies, chunked
+    /// encoding, pipelining and the end of the stream, not only the first line's checks.
+    @Test func theFuzzSeedsDecodeToWholeMessages() throws {
+        let requests = try #require(FuzzTarget.named("http-request")).seeds
+        #expect(try requests.map { try HTTPDecoder(.request).feed($0).count } == [1, 2, 1, 1])
+        let responses = try #require(FuzzTarget.named("http-response")).seeds
+        let counts = try responses.map { seed in
+            let decoder = HTTPDecoder(.response)
+            return try decoder.feed(seed).count + decoder.feed(UnsafeRawBufferPointer(start: nil, count: 0)).count
+        }
+        #expect(counts == [1, 1, 1, 4, 1])
+        for seed in requests + responses { try #require(FuzzTarget.named("http-response")).run(seed) }
+    }
+
     @Test func aRequestInOnePieceAndByteByByteGiveTheSameMessage() throws {
         let text = Array("GET /nix-cache-info?x=1 HTTP/1.1\r\nHost: raven\r\nRange: bytes=0-9\r\n\r\n".utf8)
         let whole = try HTTPDecoder(.request).feed(text)
