@@ -98,7 +98,8 @@ let package = Package(
         .testTarget(
             name: "FacesTests",
             dependencies: ["HTTP", "Faces", "Services", "NixFormats", "Swarm", "TestSupport", "FuzzTargets"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Publishing", "NixFormats", "TestSupport"]),
+        .testTarget(
+            name: "StoreTests", dependencies: ["Store", "Publishing", "NixFormats", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Runtime", "Store", "Swarm", "TestSupport"]),
         .testTarget(
             name: "NixInteropTests",

@@ -5,7 +5,9 @@
 // Declaration (one line each, `#` comments):
 //   disk /dev/vda
 //   partition LABEL FS SIZE      FS: ext4 (ext2, ext3); SIZE: MiB, or `rest` (last only)
-// Partitions start at 1 MiB and are MiB-aligned; at most four (primary MBR partitions).
+// Partitions start at 1 MiB and are MiB-aligned; at most four (primary MBR partitions). An MBR
+// entry holds 32-bit sector numbers, so a partition starts within and spans at most 2 TiB: on a
+// larger disk `rest` stops there and what lies beyond stays unused (more would need a GPT).
 public struct DiskLayout: Equatable, Sendable {
     public struct Partition: Equatable, Sendable {
         public var label: String
@@ -26,12 +28,15 @@ public struct DiskLayout: Equatable, Sendable {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case syntax(line: Int, String)
         case tooSmall(disk: String, bytes: UInt64, needed: UInt64)
+        case startsBeyondMBR(label: String)
 
         public var description: String {
             switch self {
             case .syntax(let line, let what): "layout line \(line): \(what)"
             case .tooSmall(let disk, let bytes, let needed):
                 "disk \(disk) is too small: \(bytes >> 20) MiB, the layout needs at least \(needed >> 20) MiB"
+            case .startsBeyondMBR(let label):
+                "partition \(label) would start beyond 2 TiB, where an MBR cannot point"
             }
         }
     }
@@ -42,6 +47,8 @@ public struct DiskLayout: Equatable, Sendable {
     /// The smallest partition `rest` may leave: a store needs room.
     public static let minimumRestMiB: UInt64 = 64
     static let sectorsPerMiB: UInt64 = 2048
+    /// The most MiB an MBR entry's 32-bit sector count holds (2 TiB less 1 MiB).
+    public static let maxPartitionMiB = UInt64(UInt32.max) / sectorsPerMiB
 
     public init(disk: String, partitions: [Partition]) {
         self.disk = disk
@@ -56,20 +63,25 @@ public struct DiskLayout: Equatable, Sendable {
             guard let first = words.first, !first.hasPrefix("#") else { continue }
             switch (first, words.count) {
             case ("disk", 2):
+                guard Self.isPlain(words[1]) else { throw .syntax(line: n + 1, "a device path without control bytes") }
                 disk = String(words[1])
             case ("partition", 4):
                 let label = String(words[1])
                 let fs = String(words[2])
-                guard !label.isEmpty, label.utf8.count <= 16 else {
-                    throw .syntax(line: n + 1, "a label has 1…16 bytes (ext4's limit)")
+                guard !label.isEmpty, label.utf8.count <= 16, Self.isPlain(words[1]) else {
+                    throw .syntax(line: n + 1, "a label has 1…16 bytes (ext4's limit), no control bytes")
                 }
                 guard ["ext2", "ext3", "ext4"].contains(fs) else {
                     throw .syntax(line: n + 1, "filesystem \(fs) is not one of ext2, ext3, ext4")
                 }
                 var size: UInt64?
                 if words[3] != "rest" {
-                    guard let mib = UInt64(words[3]), mib > 0, mib < 1 << 30 else {
+                    guard let mib = UInt64(words[3]), mib > 0 else {
                         throw .syntax(line: n + 1, "size \(words[3]) is not MiB or `rest`")
+                    }
+                    guard mib <= maxPartitionMiB else {
+                        throw .syntax(
+                            line: n + 1, "size \(mib) MiB is more than an MBR entry holds (\(maxPartitionMiB))")
                     }
                     size = mib
                 }
@@ -86,6 +98,11 @@ public struct DiskLayout: Equatable, Sendable {
         return DiskLayout(disk: disk, partitions: partitions)
     }
 
+    /// No NUL or other control byte: mke2fs and open(2) take C strings, so a label with a NUL in
+    /// it would reach the disk cut short, never match the declaration, and have the disk
+    /// repartitioned at every boot.
+    static func isPlain(_ word: Substring) -> Bool { word.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F } }
+
     /// Where each partition goes on a disk of `diskBytes`.
     public func place(diskBytes: UInt64) throws(Failure) -> [Placed] {
         let totalMiB = diskBytes >> 20
@@ -95,7 +112,8 @@ public struct DiskLayout: Equatable, Sendable {
         let needed = 1 + fixed + (partitions.last?.sizeMiB == nil ? Self.minimumRestMiB : 0)
         guard totalMiB >= needed else { throw .tooSmall(disk: disk, bytes: diskBytes, needed: needed << 20) }
         for p in partitions {
-            let mib = p.sizeMiB ?? (totalMiB - next)
+            guard next * Self.sectorsPerMiB <= UInt64(UInt32.max) else { throw .startsBeyondMBR(label: p.label) }
+            let mib = p.sizeMiB ?? min(totalMiB - next, Self.maxPartitionMiB)
             placed.append(
                 Placed(partition: p, startSector: next * Self.sectorsPerMiB, sectors: mib * Self.sectorsPerMiB))
             next += mib

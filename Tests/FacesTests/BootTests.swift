@@ -1,4 +1,6 @@
 // The boot path's pure parts: the agent's kernel parameters and raven's generated menus.
+import FuzzTargets
+import NixFormats
 import Services
 import Testing
 
@@ -47,6 +49,36 @@ import Testing
             try BootParameters.parse(
                 commandLine: "init=\(top)/init rookery.seed=1.2.3.4:5 rookery.key=\(key) rookery.retries=0")
         }
+    }
+
+    /// Command lines and files mutated at random (seeded, bounded; a NUL splits the input into
+    /// the two): refused or accepted, never a trap; accepted ones give the agent's arguments in
+    /// their fixed shape.
+    @Test func mutatedCommandLinesGiveWellFormedArguments() {
+        let seeds = [
+            "BOOT_IMAGE=x init=\(top)/init rookery.seed=10.0.0.1:7020 rookery.key=\(key) rookery.retries=3",
+            "rookery.seed=[fd00::1]:7020 rookery.toplevel=\(top) rookery.root=\"/mnt root\" rookery.linger=5\0"
+                + "# raven\nrookery.key=\(key)\nrookery.key=other:AAAA rookery.upload-mbit=100\n",
+        ].map { Array($0.utf8) }
+        var mutator = Mutator(seed: 0x626f_6f74)
+        var accepted = 0
+        for round in 0..<10_000 {
+            let input = mutator.mutate(seeds[round % seeds.count])
+            let parts = input.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+            guard
+                let p = try? BootParameters.parse(
+                    commandLine: String(decoding: parts[0], as: UTF8.self),
+                    file: parts.count > 1 ? String(decoding: parts[1], as: UTF8.self) : nil)
+            else { continue }
+            accepted += 1
+            let a = p.arguments
+            let shaped =
+                a.first == "--seed" && a.count >= 9 && a.filter { $0 == "--root" }.count == 1
+                && a.filter { $0 == "--listen" }.count == 1 && a.contains("--trusted-key")
+                && (try? StorePath(a.last!)) != nil && (1...100).contains(p.attempts)
+            #expect(shaped, "\(a) from \(parts.map { String(decoding: $0, as: UTF8.self) })")
+        }
+        #expect(accepted > 1_000)
     }
 
     @Test func retriesBackOffAndOnlyForAnAbsentSeed() {
