@@ -3,6 +3,8 @@
 // per-MAC variants whose default is the system chosen for that machine. Pure text generation;
 // the kernel command line carries what the agent's automatic mode reads (rookery.seed,
 // rookery.key, init=).
+import NixFormats
+
 public struct BootMenu: Sendable {
     public struct Entry: Sendable, Equatable {
         /// 1 for the oldest published generation.
@@ -29,8 +31,11 @@ public struct BootMenu: Sendable {
 
         var name: String { "gen\(generation)" }
 
+        /// One line: a control character in a label (signed before `rookery publish` refused them)
+        /// would end the menu item and start a command of its own in the script.
         var title: String {
-            "generation \(generation)" + (label.isEmpty ? "" : ": \(label)") + " (\(BootMenu.date(createdAt)))"
+            let line = label.controlBytesAsSpaces
+            return "generation \(generation)" + (line.isEmpty ? "" : ": \(line)") + " (\(BootMenu.date(createdAt)))"
         }
     }
 

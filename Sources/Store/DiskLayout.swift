@@ -8,6 +8,8 @@
 // Partitions start at 1 MiB and are MiB-aligned; at most four (primary MBR partitions). An MBR
 // entry holds 32-bit sector numbers, so a partition starts within and spans at most 2 TiB: on a
 // larger disk `rest` stops there and what lies beyond stays unused (more would need a GPT).
+import NixFormats
+
 public struct DiskLayout: Equatable, Sendable {
     public struct Partition: Equatable, Sendable {
         public var label: String
@@ -63,12 +65,16 @@ public struct DiskLayout: Equatable, Sendable {
             guard let first = words.first, !first.hasPrefix("#") else { continue }
             switch (first, words.count) {
             case ("disk", 2):
-                guard Self.isPlain(words[1]) else { throw .syntax(line: n + 1, "a device path without control bytes") }
+                // open(2) and mke2fs take C strings: a NUL would cut the device path or the label
+                // short (a label cut short never matched, and the disk was formatted at every boot).
+                guard !words[1].containsControlBytes else {
+                    throw .syntax(line: n + 1, "a device path without control bytes")
+                }
                 disk = String(words[1])
             case ("partition", 4):
                 let label = String(words[1])
                 let fs = String(words[2])
-                guard !label.isEmpty, label.utf8.count <= 16, Self.isPlain(words[1]) else {
+                guard !label.isEmpty, label.utf8.count <= 16, !label.containsControlBytes else {
                     throw .syntax(line: n + 1, "a label has 1…16 bytes (ext4's limit), no control bytes")
                 }
                 guard ["ext2", "ext3", "ext4"].contains(fs) else {
@@ -97,11 +103,6 @@ public struct DiskLayout: Equatable, Sendable {
         guard (1...4).contains(partitions.count) else { throw .syntax(line: 0, "1…4 partitions") }
         return DiskLayout(disk: disk, partitions: partitions)
     }
-
-    /// No NUL or other control byte: mke2fs and open(2) take C strings, so a label with a NUL in
-    /// it would reach the disk cut short, never match the declaration, and have the disk
-    /// repartitioned at every boot.
-    static func isPlain(_ word: Substring) -> Bool { word.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F } }
 
     /// Where each partition goes on a disk of `diskBytes`.
     public func place(diskBytes: UInt64) throws(Failure) -> [Placed] {

@@ -129,6 +129,17 @@ import Testing
             BootMenu(entries: [], httpBase: "", seedAddress: "", keys: []).ipxe().contains("no bootable generation"))
     }
 
+    /// A label is one menu line: a newline in it would have ended the item and made the rest a
+    /// command of the script (here iPXE's `shell`).
+    @Test func aLabelStaysOnItsMenuLine() {
+        var entry = Self.new
+        entry.label = "lab\nshell\r\t"
+        let menu = BootMenu(entries: [entry], httpBase: "http://h", seedAddress: "1.2.3.4:5", keys: [])
+        #expect(menu.ipxe().contains("item gen2 generation 2: lab shell   (2026-11-27 23:34 UTC)\n"))
+        #expect(!menu.ipxe().contains("\nshell"))
+        #expect(menu.pxelinux().contains("  MENU LABEL generation 2: lab shell   (2026-11-27 23:34 UTC)\n"))
+    }
+
     @Test func hostsAreIPLiteralsOnly() {
         #expect(BootFace.hostIP("10.0.0.1:7080") == "10.0.0.1")
         #expect(BootFace.hostIP("[fd00::1]:7080") == "fd00::1")

@@ -103,4 +103,27 @@ import Testing
         #expect(refused.status != 0 && refused.stderr.contains("--keep"), "\(refused.stderr)")
         #expect(try stored(f).count == 3)
     }
+
+    /// A label every reader accepts, on one line: a longer one was signed and stored, then skipped
+    /// by the seed and refused by every agent (the manifest's limit is 1024 bytes).
+    @Test func labelsAreOneLineWithinTheManifestsLimit() throws {
+        let f = try SeedFixture()
+        let sk = f.scratch.tmp.sub("sk")
+        for (label, refusal) in [
+            (String(repeating: "x", count: 1025), "at most 1024 bytes"), ("lab\nshell", "one line of text"),
+        ] {
+            let refused = try NixTool.run(
+                try NixTool.rookeryExecutable,
+                [
+                    "publish", "--state", f.state, "--store", f.scratch.store, "--key", sk, "--label", label,
+                    f.closure.toplevel,
+                ],
+                environment: NixTool.environment(home: f.scratch.home))
+            #expect(refused.status != 0 && refused.stderr.contains(refusal), "\(refused.stderr)")
+        }
+        // 1024 bytes exactly: stored, and decoded again with its label whole.
+        let longest = String(repeating: "é", count: 512)
+        _ = try publish(f, key: sk, ["--label", longest])
+        #expect(try stored(f).contains { $0.label == longest })
+    }
 }

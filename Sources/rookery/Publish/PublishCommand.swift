@@ -43,6 +43,14 @@ struct PublishCommand: ParsableCommand {
 
     func validate() throws {
         if let keep, keep < 1 { throw ValidationError("--keep takes a number ≥ 1") }
+        // What every reader of the manifest accepts (a longer one was signed, stored, and then
+        // skipped by the seed and refused by every agent), on one line of the boot menus.
+        guard label.utf8.count <= ManifestLimits.maxLabelBytes else {
+            throw ValidationError("--label takes at most \(ManifestLimits.maxLabelBytes) bytes")
+        }
+        guard !label.containsControlBytes else {
+            throw ValidationError("--label is one line of text, without control characters (boot menus show it)")
+        }
     }
 
     func run() throws {
