@@ -10,6 +10,10 @@ public struct FrameLimits: Sendable {
     public var maxManifestBytes = ManifestLimits.maxBodyBytes + 64 * 1024
     /// Every other message.
     public var maxControlBytes = 64 * 1024
+    /// A BITFIELD's bits: one per chunk the largest manifest can list (a 32-byte id each). As a
+    /// control message it held 524 000 chunks: a closure over 64 GiB (32 GiB at 64 KiB chunks)
+    /// could be published but not fetched, its clients' BITFIELD closing their seed links.
+    public static let maxBitfieldBytes = (ManifestLimits.maxBodyBytes / 32 + 7) / 8
     /// Chunk ids in one REQUEST, and indices in one HAVE or OFFER.
     public var maxRequestCount = 256
     /// Entries in one PEERS answer.
@@ -26,6 +30,7 @@ public struct FrameLimits: Sendable {
         case .chunk: maxChunkBytes + 1 + 32
         case .manifest: maxManifestBytes + 1
         case .request: 1 + 2 + maxRequestCount * 32
+        case .bitfield: 1 + 32 + 4 + Self.maxBitfieldBytes
         default: maxControlBytes
         }
     }

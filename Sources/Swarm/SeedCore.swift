@@ -242,8 +242,10 @@ public struct SeedCore: Sendable {
             }
             // A second REQUEST_ANY before the OFFER (the client gave up waiting) replaces the first.
             parked[id]?.removeAll { $0.connection == connection }
-            if let actions = answer(connection, in: id, count: Int(count), bytes: UInt64(bytes)) { return actions }
-            parked[id, default: []].append((connection, Int(count), UInt64(bytes)))
+            // An OFFER lists at most 256 chunks (§5), whatever count was asked for.
+            let count = min(Int(count), FrameLimits().maxRequestCount)
+            if let actions = answer(connection, in: id, count: count, bytes: UInt64(bytes)) { return actions }
+            parked[id, default: []].append((connection, count, UInt64(bytes)))
             return []
         default:
             return []

@@ -28,6 +28,25 @@ import Testing
         #expect(throws: WireError.tooLarge(what: "ping frame", size: 1 << 30, limit: 64 * 1024)) { try decoder.next() }
     }
 
+    /// A BITFIELD has a bit for every chunk a manifest can list (one 32-byte id per 32 bytes of
+    /// its body, at most 64 MiB): as a 64 KiB control message it carried 524 000 chunks, so the
+    /// seed closed the link of every client of a closure over 64 GiB (32 GiB at 64 KiB chunks).
+    @Test func aBitfieldCoversTheLargestManifest() throws {
+        let most = ManifestLimits.maxBodyBytes / 32
+        let id = try #require(Digest256(bytes: [UInt8](repeating: 7, count: 32)))
+        var bits = Bitfield(count: most)
+        bits.insert(most - 1)
+        var decoder = FrameDecoder()
+        decoder.append(FrameCodec.encode(.bitfield(manifest: id, bits)))
+        #expect(try decoder.next() == .bitfield(manifest: id, bits))
+        let over = FrameCodec.encode(.bitfield(manifest: id, Bitfield(count: most + 8)))
+        decoder.append(over)
+        #expect(throws: WireError.tooLarge(what: "bitfield frame", size: UInt64(over.count - 4), limit: over.count - 5))
+        {
+            try decoder.next()
+        }
+    }
+
     @Test func manifestFramesOnlyWhereAskedFor() throws {
         var limits = FrameLimits()
         limits.maxManifestBytes = 0

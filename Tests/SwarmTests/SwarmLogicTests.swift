@@ -186,6 +186,31 @@ import Testing
             ])
     }
 
+    /// A REQUEST_ANY may ask for up to 65 535 chunks, but an OFFER lists at most 256 (a longer
+    /// one was refused by the asker's own decoder, which then dropped its seed link).
+    @Test func anOfferListsAtMost256Chunks() throws {
+        var rng = SplitMix64(seed: 3)
+        let manifest = try SyntheticClosure.manifest(
+            pathCount: 400, totalBytes: 400 * 1000, chunkSize: 65536, using: &rng)
+        let signed = SignedManifest.sign(manifest, with: [try SyntheticClosure.key()])
+        var catalog = ManifestCatalog()
+        try catalog.add(signed)
+        var core = SeedCore(catalog: catalog, hello: Hello(role: .seed, nodeID: [0], listenPort: 7020), randomSeed: 1)
+        core.accepted(1, remote: PeerAddress(host: "10.0.0.1", port: 0))
+        _ = core.received(1, .hello(Hello(role: .agent, nodeID: [1], listenPort: 0)), now: 0)
+        _ = core.received(
+            1, .bitfield(manifest: signed.id, Bitfield(count: ChunkTable(manifest: manifest).count)), now: 0)
+        let answer = core.received(1, .requestAny(count: 1000, bytes: 1 << 30), now: 0)
+        guard case .send(1, .offer(let offered)) = answer.first else {
+            Issue.record("no OFFER: \(answer)")
+            return
+        }
+        #expect(offered.count == 256)
+        var decoder = FrameDecoder()
+        decoder.append(FrameCodec.encode(.offer(offered)))
+        #expect(try decoder.next() == .offer(offered))
+    }
+
     @Test func seedAnswersAHeldBackRequestAnyWhenAHaveMakesRoom() throws {
         var (core, _) = try Self.cappedSeed([Bitfield(count: 3), Bitfield(count: 3)])
         // The cap (1 byte) allows one chunk on its way: member 1 gets it, member 2 waits.
