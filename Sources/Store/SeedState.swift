@@ -14,12 +14,20 @@ public struct SeedState: Sendable {
     /// Where the manifest `id` is stored.
     public func file(of id: Digest256) -> String { "\(manifestsDirectory)/\(id.hex).manifest" }
 
-    /// Stores a signed manifest under its id; returns the file's path.
+    /// Stores a signed manifest under its id, if it reads back as every seed and agent reads it;
+    /// returns the file's path. (A label over the decoder's 1024 bytes was signed and stored, then
+    /// skipped by the seed and refused by every agent: any such limit stops the publish here.)
     @discardableResult
     public func store(_ signed: SignedManifest) throws(StoreError) -> String {
+        let bytes = signed.encode()
+        do throws(WireError) {
+            _ = try Manifest.decode(try SignedManifest.decode(bytes[...]).body[...])
+        } catch {
+            throw .unreadableManifest(reason: "\(error)")
+        }
         try FileIO.createDirectories(manifestsDirectory)
         let path = file(of: signed.id)
-        try FileIO.writeAtomically(path, signed.encode())
+        try FileIO.writeAtomically(path, bytes)
         return path
     }
 

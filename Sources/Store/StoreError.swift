@@ -25,6 +25,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case toolTimedOut(tool: String, seconds: Int32)
     /// A chunk a restore needs is neither fetched nor in a path on disk.
     case chunkMissing(path: String, chunk: String)
+    /// A manifest that would not read back as every seed and agent reads it.
+    case unreadableManifest(reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .toolFailed(let t, let s): "\(t) failed (wait status \(s))"
         case .toolTimedOut(let t, let s): "\(t) did not finish within \(s) s and was killed"
         case .chunkMissing(let p, let c): "chunk \(c) of '\(p)' is not on this machine"
+        case .unreadableManifest(let r): "the manifest would not read back (seeds and agents would refuse it): \(r)"
         }
     }
 

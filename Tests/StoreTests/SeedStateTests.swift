@@ -6,16 +6,31 @@ import TestSupport
 import Testing
 
 @Suite struct SeedStateTests {
-    func signed(_ label: String, key: NixSecretKey) throws -> SignedManifest {
-        let path = try StorePath("/nix/store/0000000000000000000000000000000a-\(label)")
+    func signed(_ label: String, key: NixSecretKey, name: String? = nil) throws -> SignedManifest {
+        let path = try StorePath("/nix/store/0000000000000000000000000000000a-\(name ?? label)")
         let manifest = Manifest(
             layout: try ChunkLayout(chunkSize: 64 * 1024), createdAt: 1, label: label, toplevels: [path],
             paths: [
                 ManifestPath(
                     storePath: path, narHash: Blake2b256.hash([UInt8](label.utf8)), narSize: 1, references: [],
-                    chunks: [])
+                    chunks: [ChunkID(Blake2b256.hash([1]))])
             ])
         return SignedManifest.sign(manifest, with: [key])
+    }
+
+    /// What a seed or an agent would refuse is not stored: a label over the decoder's 1024 bytes
+    /// was signed, stored, and then skipped by every reader.
+    @Test func aManifestNoReaderTakesIsNotStored() throws {
+        let tmp = TemporaryDirectory("rookery-seed-state")
+        let state = SeedState(directory: tmp.sub("state"))
+        let key = try NixSecretKey.generate(name: "test-1")
+        let long = try signed(String(repeating: "x", count: 1025), key: key, name: "long")
+        #expect(throws: StoreError.unreadableManifest(reason: "string of 1025 bytes exceeds the limit of 1024")) {
+            try state.store(long)
+        }
+        #expect(try state.load().isEmpty)
+        try state.store(try signed(String(repeating: "x", count: 1024), key: key, name: "longest"))
+        #expect(try state.load().count == 1)
     }
 
     /// A file that is not a manifest is skipped and reported, and stays; the others load.

@@ -43,8 +43,8 @@ struct PublishCommand: ParsableCommand {
 
     func validate() throws {
         if let keep, keep < 1 { throw ValidationError("--keep takes a number ≥ 1") }
-        // What every reader of the manifest accepts (a longer one was signed, stored, and then
-        // skipped by the seed and refused by every agent), on one line of the boot menus.
+        // What every reader of the manifest accepts, on one line of the boot menus: said before
+        // any path is read (SeedState.store refuses whatever a reader would, after the work).
         guard label.utf8.count <= ManifestLimits.maxLabelBytes else {
             throw ValidationError("--label takes at most \(ManifestLimits.maxLabelBytes) bytes")
         }
