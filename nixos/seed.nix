@@ -74,6 +74,10 @@ in
     assertions = [{
       assertion = cfg.keepGenerations == null || cfg.keepGenerations >= builtins.length cfg.systems;
       message = "services.rookery.seed.keepGenerations must be at least the number of systems.";
+    } {
+      assertion = builtins.all (mac: builtins.match "([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}" mac != null)
+        (builtins.attrNames cfg.macs);
+      message = "services.rookery.seed.macs: every name must be a MAC address such as 52:54:00:ab:00:01.";
     }];
 
     environment.systemPackages = [ cfg.package ];

@@ -59,10 +59,13 @@ struct SeedCommand: ParsableCommand {
     /// Boot files and menus for the systems among `manifests`; STATE/boot-macs ("MAC TOPLEVEL"
     /// lines) picks a system per machine, read anew each time.
     func bootFace(_ manifests: [Manifest], port: UInt16, key secret: NixSecretKey?) -> BootFace {
-        let macs = (try? String(contentsOfFile: state + "/boot-macs", encoding: .utf8)).map(Self.parseMacs) ?? []
+        let file = state + "/boot-macs"
+        let macs = (try? String(contentsOfFile: file, encoding: .utf8)).map { text in
+            BootMacs.parse(text) { FileHandle.standardError.write(Data("rookery seed: \(file) \($0); ignored\n".utf8)) }
+        }
         return BootFace(
             manifests: manifests, store: StoreRoot(root: store), seedPort: port,
-            keys: secret.map { ["\($0.publicKey)"] } ?? [], macs: macs)
+            keys: secret.map { ["\($0.publicKey)"] } ?? [], macs: macs ?? [])
     }
 
     /// Serves the manifests published since the start or the last reload, and rebuilds the boot
@@ -86,15 +89,6 @@ struct SeedCommand: ParsableCommand {
             FileHandle.standardError.write(Data("rookery seed: reload failed: \(error)\n".utf8))
         }
         fflush(nil)
-    }
-
-    /// `STATE/boot-macs`: one "MAC TOPLEVEL" per line, `#` comments.
-    static func parseMacs(_ text: String) -> [(mac: String, toplevel: String)] {
-        text.split(separator: "\n").compactMap { line in
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard words.count == 2, !line.hasPrefix("#") else { return nil }
-            return (String(words[0]), String(words[1]))
-        }
     }
 
     func run() throws {

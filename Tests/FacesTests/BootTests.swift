@@ -140,6 +140,24 @@ import Testing
         #expect(menu.pxelinux().contains("  MENU LABEL generation 2: lab shell   (2026-11-27 23:34 UTC)\n"))
     }
 
+    /// STATE/boot-macs: good lines (CRLF and tabs too) are entries; a bad one is named and
+    /// ignored, where before a mistyped MAC matched no machine in silence.
+    @Test func bootMacsNamesTheLinesItIgnores() {
+        let top = "/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-nixos-system-kiosk"
+        let text =
+            "# lab\n52:54:00:AA:00:01 \(top)\r\n\n52:54:00:00:02\t\(top)\n52:54:00:00:00:03\t\(top)\n"
+            + "52:54:00:00:00:04 /sbin/init\n52:54:00:00:00:05\n"
+        var ignored: [String] = []
+        let entries = BootMacs.parse(text) { ignored.append($0) }
+        #expect(entries.map(\.mac) == ["52:54:00:AA:00:01", "52:54:00:00:00:03"])
+        #expect(entries.allSatisfy { $0.toplevel == top })
+        #expect(
+            ignored == [
+                "line 4: 52:54:00:00:02 is not a MAC address (six hex pairs with colons)",
+                "line 6: /sbin/init is not a store path", "line 7: expected MAC TOPLEVEL, got 1 words",
+            ])
+    }
+
     @Test func hostsAreIPLiteralsOnly() {
         #expect(BootFace.hostIP("10.0.0.1:7080") == "10.0.0.1")
         #expect(BootFace.hostIP("[fd00::1]:7080") == "fd00::1")
