@@ -1,7 +1,11 @@
 // What `rookery status` and `rookery demo` draw from successive `/status` samples: per member a
 // progress bar, its rate, the share that came from peers rather than the seed, an ETA; per swarm
 // the seed's bytes ÷ closure bytes and the elapsed time against T_min when link rates are known.
-// Plain text only; the caller decides whether to redraw in place (a terminal) or append.
+// Plain text only; the caller decides whether to redraw in place (a terminal) or append. What
+// a node says about itself is drawn as it comes, but never trusted to be consistent: a tampered
+// lab PC may claim more bytes than the closure or send escape sequences for the terminal.
+import NixFormats
+
 public struct StatusView {
     /// Previous sample: time and bytes held per node, for rates.
     private var previous: (time: Double, held: [String: UInt64])?
@@ -28,16 +32,18 @@ public struct StatusView {
         previous = (status.uptimeSeconds, held)
 
         var lines = [
-            "rookery \(status.role) \(status.node.prefix(8)) · up \(Self.seconds(status.uptimeSeconds)) · "
+            "rookery \(status.role.controlBytesAsSpaces) \(status.node.prefix(8).controlBytesAsSpaces) · "
+                + "up \(Self.seconds(status.uptimeSeconds)) · "
                 + "chunk connections \(status.chunkConnections) · HTTP \(status.httpConnections) · "
                 + "sent \(Self.bytes(status.chunkBytesSent)) · reported nodes \(status.reportedNodes)"
         ]
         for s in status.swarms {
             if !s.members.isEmpty && firstSeen[s.manifest] == nil { firstSeen[s.manifest] = status.uptimeSeconds }
             let complete = s.members.filter(\.complete).count
-            let label = s.label.isEmpty ? "" : " \"\(s.label)\""
+            let label = s.label.isEmpty ? "" : " \"\(s.label.controlBytesAsSpaces)\""
             lines.append(
-                "manifest \(s.manifest.prefix(12))\(label) · \(s.paths) paths · \(Self.bytes(s.narBytes)) · "
+                "manifest \(s.manifest.prefix(12).controlBytesAsSpaces)\(label) · \(s.paths) paths · "
+                    + "\(Self.bytes(s.narBytes)) · "
                     + "\(complete)/\(s.members.count) complete")
             guard !s.members.isEmpty else { continue }
             let ratio = s.narBytes == 0 ? 0 : Double(s.seedBytesSent) / Double(s.narBytes)
@@ -54,11 +60,12 @@ public struct StatusView {
                     + "held".padding(11)
                     + "rate".padding(13) + "peers".padding(7) + "ETA")
             for m in s.members {
-                let fraction = s.narBytes == 0 ? 1 : Double(m.bytesHeld) / Double(s.narBytes)
+                let fraction = s.narBytes == 0 ? 1 : min(Double(m.bytesHeld) / Double(s.narBytes), 1)
                 let filled = Int((fraction * Double(barWidth)).rounded(.down))
                 let bar =
                     "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"
-                let rate = rates[m.node] ?? 0
+                // A vanishing interval between samples makes an infinite rate.
+                let rate = min(rates[m.node] ?? 0, Double(UInt64.max >> 1))
                 let fromPeers =
                     m.bytesHeld == 0 ? 0 : Double(m.bytesHeld - min(m.bytesHeld, m.bytesFromSeed)) / Double(m.bytesHeld)
                 let eta: String
@@ -70,7 +77,8 @@ public struct StatusView {
                     eta = "-"
                 }
                 lines.append(
-                    "  " + String(m.node.prefix(8)).padding(10) + (m.address ?? "(not serving)").padding(22)
+                    "  " + m.node.prefix(8).controlBytesAsSpaces.padding(10)
+                        + (m.address?.controlBytesAsSpaces ?? "(not serving)").padding(22)
                         + "\(bar) \(Self.fixed(fraction * 100, 0))%".padding(barWidth + 8)
                         + Self.bytes(m.bytesHeld).padding(11) + "\(Self.bytes(UInt64(rate)))/s".padding(13)
                         + "\(Self.fixed(fromPeers * 100, 0))%".padding(7) + eta + (m.suspect ? " (reported)" : ""))
@@ -105,12 +113,14 @@ public struct StatusView {
         return unit == 0 ? "\(n) B" : "\(fixed(value, 1)) \(units[unit])"
     }
 
-    static func seconds(_ s: Double) -> String { s < 100 ? "\(fixed(s, 1)) s" : "\(Int(s)) s" }
+    static func seconds(_ s: Double) -> String { s < 100 ? "\(fixed(s, 1)) s" : "\(fixed(s, 0)) s" }
 
-    /// `value` with `digits` decimals, without Foundation.
+    /// `value` with `digits` decimals, without Foundation; "∞" past what an Int64 holds.
     static func fixed(_ value: Double, _ digits: Int) -> String {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
+        guard !value.isNaN else { return "-" }
+        guard abs(value) * scale < 9e18 else { return value < 0 ? "-∞" : "∞" }
         let scaled = Int64((abs(value) * scale).rounded())
         let whole = scaled / Int64(scale)
         let sign = value < 0 && scaled != 0 ? "-" : ""

@@ -1,4 +1,5 @@
 // The status page's two renderings: Prometheus text and the terminal view, from one sample.
+import NixFormats
 import Testing
 
 @testable import Faces
@@ -43,5 +44,32 @@ import Testing
         #expect(lines.contains { $0.contains("seed sent 1.0 KiB = 0.25 × closure") && $0.contains("T_min") })
         #expect(StatusView.fixed(0.125, 2) == "0.13")
         #expect(StatusView.fixed(-1.5, 0) == "-2")
+    }
+
+    /// `rookery status` reads what a node says about itself, and a tampered lab PC may say
+    /// anything: more bytes than the closure, rates over a vanishing interval, escape sequences.
+    /// The view draws it without trapping (a count below zero, or a Double too large for an
+    /// integer, stopped the process), one line per row and no control byte for the terminal.
+    @Test func aHostileStatusIsDrawnNotTrappedOn() {
+        func hostile(uptime: Double, held: UInt64) -> SwarmStatus {
+            var status = Self.sample(uptime: uptime, held: held)
+            status.role = "peer\u{1b}]0;owned\u{7}"
+            status.swarms[0].narBytes = 1
+            status.swarms[0].label = "lab\u{1b}[2J\nrm -rf"
+            status.swarms[0].members[0].node = "\u{1b}[31mred"
+            status.swarms[0].members[0].address = "10.0.0.9:1\r\u{1b}[K"
+            status.swarms[0].members[0].complete = false
+            return status
+        }
+        var view = StatusView(linkMbit: 1000)
+        _ = view.render(hostile(uptime: 1, held: 0))
+        let lines = view.render(hostile(uptime: 1 + 1e-300, held: UInt64.max))
+        #expect(lines.count == 5)
+        #expect(lines.allSatisfy { !$0.containsControlBytes }, "\(lines)")
+        let row = lines[4]
+        #expect(row.contains("[########################] 100%"), "\(row)")
+        #expect(StatusView.fixed(.infinity, 1) == "∞" && StatusView.fixed(1e300, 0) == "∞")
+        #expect(StatusView.fixed(-.infinity, 1) == "-∞" && StatusView.fixed(.nan, 1) == "-")
+        #expect(StatusView.seconds(1e30) == "∞ s")
     }
 }
