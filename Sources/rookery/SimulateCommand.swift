@@ -33,14 +33,34 @@ struct SimulateCommand: ParsableCommand {
     var manifestsFromSeedOnly = false
     @Flag(help: "Print the result as JSON.") var json = false
 
+    /// Numbers the model can run on: a chunk size or a budget whose bytes overflowed, or a rate of
+    /// NaN, stopped the process or ran a model with no meaning.
+    func validate() throws {
+        guard clients >= 1, paths >= 1 else { throw ValidationError("--clients and --paths take a number ≥ 1") }
+        for (name, value) in [("--link-mbit", linkMbit), ("--seed-mbit", seedMbit), ("--closure-mib", closureMib)] {
+            guard value.isFinite, value > 0 else { throw ValidationError("\(name) takes a number > 0") }
+        }
+        for (name, value) in [("--latency-ms", latencyMs), ("--start-spread", startSpread)] {
+            guard value.isFinite, value >= 0 else { throw ValidationError("\(name) takes a number ≥ 0") }
+        }
+        guard chunkKib <= ChunkLayout.maximumChunkSize / 1024, (try? ChunkLayout(chunkSize: chunkKib * 1024)) != nil
+        else { throw ValidationError("--chunk-kib takes a power of two from 64 to 4096") }
+        for (name, value) in [
+            ("--peer-budget-kib", peerBudgetKib), ("--seed-budget-kib", seedBudgetKib),
+            ("--seed-in-flight-kib", seedInFlightKib),
+        ] {
+            guard (1...(1 << 20)).contains(value) else { throw ValidationError("\(name) takes 1…1048576 (1 GiB)") }
+        }
+    }
+
     func run() throws {
         var p = SimulationParameters()
-        p.clients = max(1, clients)
+        p.clients = clients
         p.clientUpMbit = linkMbit
         p.clientDownMbit = linkMbit
         p.seedMbit = seedMbit
         p.closureMiB = closureMib
-        p.paths = max(1, paths)
+        p.paths = paths
         p.chunkSize = chunkKib * 1024
         p.latencyMilliseconds = latencyMs
         p.startSpreadSeconds = startSpread
@@ -48,7 +68,7 @@ struct SimulateCommand: ParsableCommand {
         p.swarm.endgameCopies = max(1, endgameCopies)
         p.swarm.peerBudgetBytes = peerBudgetKib * 1024
         p.swarm.seedBudgetBytes = seedBudgetKib * 1024
-        p.seedBytesInFlight = max(seedInFlightKib, 1) * 1024
+        p.seedBytesInFlight = seedInFlightKib * 1024
         p.swarm.maxOutgoing = max(1, maxOutgoing)
         p.swarm.manifestFromPeers = !manifestsFromSeedOnly
         p.swarm.maxConnections = max(p.swarm.maxOutgoing, maxConnections)

@@ -40,6 +40,19 @@ import Testing
         #expect(replayable(first) != replayable(other))
     }
 
+    /// Numbers the model cannot run on are refused with the usage (exit 64): a chunk size or a
+    /// budget whose bytes overflowed stopped the process (SIGILL), a rate of NaN ran to "inf".
+    @Test func numbersTheModelCannotRunOnAreRefused() throws {
+        for (option, value) in [
+            ("--chunk-kib", "5000000"), ("--chunk-kib", "100"), ("--peer-budget-kib", "18446744073709551615"),
+            ("--seed-in-flight-kib", "0"), ("--link-mbit", "nan"), ("--seed-mbit", "0"), ("--closure-mib", "inf"),
+            ("--latency-ms", "nan"), ("--clients", "0"),
+        ] {
+            let result = try Self.simulate(["--clients", "2", "--closure-mib", "1", option, value])
+            #expect(result.status == 64 && result.stderr.contains(option), "\(option) \(value): \(result.stderr)")
+        }
+    }
+
     @Test func theTextLineSaysWhatWasSimulated() throws {
         let result = try Self.simulate(["--clients", "3", "--closure-mib", "4", "--paths", "10", "--chunk-kib", "64"])
         #expect(result.status == 0, "\(result.stderr)")
