@@ -27,10 +27,10 @@ struct FetchCommand: ParsableCommand {
     var listen: String?
 
     @Option(help: "After finishing, serve peers until none asked for this many seconds.")
-    var linger: Double = 0
+    var linger = Seconds(0)
 
     @Option(help: "Upload cap to peers in Mbit/s (0: none).")
-    var uploadMbit: Double = 0
+    var uploadMbit = RateMbit(0)
 
     @Flag(help: .hidden)
     var faultCorruptUploads = false
@@ -60,8 +60,8 @@ struct FetchCommand: ParsableCommand {
             }
             configuration.listen = a
         }
-        configuration.lingerIdleMilliseconds = UInt64(max(linger, 0) * 1000)
-        configuration.uploadBytesPerSecond = UInt64(max(uploadMbit, 0) * 125_000)
+        configuration.lingerIdleMilliseconds = linger.milliseconds
+        configuration.uploadBytesPerSecond = uploadMbit.bytesPerSecond
         configuration.corruptsUploads = faultCorruptUploads
         configuration.diskJobDelayMicroseconds = faultSlowDiskUs
         AllocatorTuning.forChunkTraffic()

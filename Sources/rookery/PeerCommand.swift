@@ -37,7 +37,7 @@ struct PeerCommand: ParsableCommand {
     var http: String = "0.0.0.0:7080"
 
     @Option(help: "Upload cap in Mbit/s for each served manifest (0: none).")
-    var uploadMbit: Double = 0
+    var uploadMbit = RateMbit(0)
 
     func run() throws {
         guard let address = SocketAddress(parsing: seed) else {
@@ -67,7 +67,7 @@ struct PeerCommand: ParsableCommand {
             var c = FetchEngine.Configuration(
                 seed: address, trustedKeys: keys, toplevel: path, root: StoreRoot(root: root))
             c.listen = SocketAddress(host: base.host, port: base.port == 0 ? 0 : base.port &+ UInt16(i))
-            c.uploadBytesPerSecond = UInt64(max(uploadMbit, 0) * 125_000)
+            c.uploadBytesPerSecond = uploadMbit.bytesPerSecond
             return c
         }
         AllocatorTuning.forChunkTraffic()

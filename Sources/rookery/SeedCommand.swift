@@ -30,20 +30,24 @@ struct SeedCommand: ParsableCommand {
     var key: String?
 
     @Option(help: .hidden)
-    var httpHeadTimeout: Double = 10
+    var httpHeadTimeout = Seconds(10)
 
     @Option(help: .hidden)
     var faultCutFirstNarAfter: UInt64?
 
     @Option(help: "Seconds a client may stay silent, with nothing left to send it, before it is dropped.")
-    var idleTimeout: Double = 30
+    var idleTimeout = Seconds(30)
 
     @Option(help: "Upload cap over all clients in Mbit/s (0: none).")
-    var uploadMbit: Double = 0
+    var uploadMbit = RateMbit(0)
 
     /// KiB of chunks on their way at once while peers exist (super-seeding), for benchmarks.
     @Option(help: .hidden)
     var inFlightKib = SeedScheduler.defaultMaxBytesInFlight / 1024
+
+    func validate() throws {
+        guard (1...(1 << 20)).contains(inFlightKib) else { throw ValidationError("--in-flight-kib takes 1…1048576") }
+    }
 
     /// The manifests in STATE/manifests; a file that cannot be read costs a line, not the seed.
     func loadState() throws -> [SignedManifest] {
@@ -111,9 +115,9 @@ struct SeedCommand: ParsableCommand {
             }
             let loop = try EventLoop()
             var configuration = SeedService.Configuration(listen: address)
-            configuration.idleTimeoutMilliseconds = UInt64(max(idleTimeout, 0.1) * 1000)
-            configuration.uploadBytesPerSecond = UInt64(max(uploadMbit, 0) * 125_000)
-            configuration.maxBytesInFlight = max(inFlightKib, 1) * 1024
+            configuration.idleTimeoutMilliseconds = max(idleTimeout.milliseconds, 100)
+            configuration.uploadBytesPerSecond = uploadMbit.bytesPerSecond
+            configuration.maxBytesInFlight = inFlightKib * 1024
             let nodeID = randomBytes(16)
             let service = SeedService(
                 loop: loop, configuration: configuration, catalog: catalog, store: StoreRoot(root: store),
@@ -133,7 +137,7 @@ struct SeedCommand: ParsableCommand {
                     catalog.entries.map(\.manifest), port: service.boundAddress?.port ?? address.port, key: secret)
                 var httpConfiguration = HTTPServer.Configuration(listen: httpAddress)
                 httpConfiguration.faultCutFirstBodyAfter = faultCutFirstNarAfter
-                httpConfiguration.headTimeoutMilliseconds = UInt64(max(httpHeadTimeout, 0.1) * 1000)
+                httpConfiguration.headTimeoutMilliseconds = max(httpHeadTimeout.milliseconds, 100)
                 server = try handler.serve(on: loop, httpConfiguration)
                 faces = handler
             }

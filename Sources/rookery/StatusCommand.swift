@@ -27,10 +27,10 @@ struct StatusCommand: ParsableCommand {
     var untilComplete = false
 
     @Option(help: "Seconds between samples.")
-    var interval: Double = 1
+    var interval = Seconds(1)
 
     @Option(help: "Link rate of each host in Mbit/s, for the T_min estimate.")
-    var linkMbit: Double?
+    var linkMbit: RateMbit?
 
     func run() throws {
         guard let address = SocketAddress(parsing: peer ?? seed) else {
@@ -42,7 +42,7 @@ struct StatusCommand: ParsableCommand {
             return
         }
         let terminal = isatty(STDOUT_FILENO) == 1
-        var view = StatusView(linkMbit: linkMbit)
+        var view = StatusView(linkMbit: linkMbit?.mbit)
         var sampled = false
         while true {  // until Ctrl-C, --once or --until-complete
             do {
@@ -65,7 +65,7 @@ struct StatusCommand: ParsableCommand {
                 if once || !sampled { throw CommandFailure(error) }
                 print("rookery status: \(error); retrying")
             }
-            usleep(UInt32(max(interval, 0.1) * 1_000_000))
+            usleep(UInt32(min(max(interval.seconds, 0.1), 3600) * 1_000_000))
         }
     }
 

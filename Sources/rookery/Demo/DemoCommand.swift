@@ -30,10 +30,10 @@ struct DemoCommand: ParsableCommand {
     var largeMib: Int = 64
 
     @Option(help: "Upload cap of the seed in Mbit/s (0: none), to show the peers at work.")
-    var seedMbit: Double = 100
+    var seedMbit = RateMbit(100)
 
     @Option(help: "Seconds after which the demo gives up.")
-    var timeout: Double = 120
+    var timeout = Seconds(120)
 
     @Flag(help: "Keep the demo's folder (printed) instead of removing it.")
     var keep = false
@@ -96,7 +96,7 @@ private final class DemoRun {
 
         let loop = try EventLoop()
         var seedConfiguration = SeedService.Configuration(listen: SocketAddress(parsing: "127.0.0.1:0")!)
-        seedConfiguration.uploadBytesPerSecond = UInt64(max(options.seedMbit, 0) * 125_000)
+        seedConfiguration.uploadBytesPerSecond = options.seedMbit.bytesPerSecond
         let nodeID = randomBytes(16)
         let seed = SeedService(
             loop: loop, configuration: seedConfiguration, catalog: catalog, store: seedStore, nodeID: nodeID,
@@ -143,7 +143,7 @@ private final class DemoRun {
                 )
             }
             fflush(nil)
-            if interrupted || elapsed > options.timeout || agents.allSatisfy({ !$0.process.isRunning }) {
+            if interrupted || elapsed > options.timeout.seconds || agents.allSatisfy({ !$0.process.isRunning }) {
                 if agents.contains(where: { $0.process.isRunning }) { for a in agents { a.process.terminate() } }
                 finished = Date()
                 ticker.close()
