@@ -69,8 +69,12 @@ public struct NixSecretKey: Sendable, CustomStringConvertible {
         }
     }
 
+    /// A new key pair named `name`. The public key travels where blanks separate words (Nix's
+    /// `trusted-public-keys`, the kernel command line's `rookery.key=`), so the name holds none.
     public static func generate(name: String) throws(NixFormatError) -> NixSecretKey {
-        guard !name.isEmpty, !name.contains(":") else { throw .badKey("key name must be non-empty and hold no ':'") }
+        guard !name.isEmpty, !name.contains(":"), !name.contains(" "), !name.containsControlBytes else {
+            throw .badKey("key name must be non-empty and hold no ':', blank or control character")
+        }
         return NixSecretKey(name: name, key: SecretKey.generate())
     }
 

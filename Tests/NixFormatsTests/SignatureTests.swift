@@ -50,6 +50,13 @@ import Testing
         #expect(throws: NixFormatError.self) { try NixSecretKey(parsing: text) }
     }
 
+    /// A public key travels where blanks separate words (nix.conf's `trusted-public-keys`, the
+    /// kernel command line's `rookery.key=`): a new key's name holds none, nor a ':'.
+    @Test(arguments: ["", "a:b", "lab key", "lab\tkey", "lab\nkey"])
+    func aNewKeysNameFitsOneWord(name: String) {
+        #expect(throws: NixFormatError.self) { try NixSecretKey.generate(name: name) }
+    }
+
     @Test func signAndVerifyByName() throws {
         let key = try Self.key()
         let info = try Self.info()
