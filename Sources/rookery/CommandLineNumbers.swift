@@ -16,7 +16,7 @@ struct RateMbit: ExpressibleByArgument {
 
     var bytesPerSecond: UInt64 { UInt64(mbit * 125_000) }
 
-    var defaultValueDescription: String { Seconds.text(mbit) }
+    var defaultValueDescription: String { plain(mbit) }
 }
 
 /// A duration in seconds, 0 ≤ s ≤ 1 000 000 (eleven days and a half).
@@ -32,8 +32,8 @@ struct Seconds: ExpressibleByArgument {
 
     var milliseconds: UInt64 { UInt64(seconds * 1000) }
 
-    var defaultValueDescription: String { Self.text(seconds) }
-
-    /// "10", not "10.0"; "2.5" as it is.
-    static func text(_ value: Double) -> String { value == value.rounded() ? "\(Int(value))" : "\(value)" }
+    var defaultValueDescription: String { plain(seconds) }
 }
+
+/// "10", not "10.0"; "2.5" as it is.
+private func plain(_ value: Double) -> String { value == value.rounded() ? "\(Int(value))" : "\(value)" }

@@ -17,7 +17,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Chunk size in KiB (power of two, 64…4096).") var chunkKib: UInt32 =
         ChunkLayout.defaultChunkSize / 1024
     @Option(help: "One-way latency to the switch, ms.") var latencyMs = 0.25
-    @Option(help: "Clients start at random moments within this many seconds.") var startSpread = 0.0
+    @Option(help: "Clients start at random moments within this many seconds.") var startSpread = Seconds(0)
     @Option(help: "Random seed; the same value replays the same run.") var randomSeed: UInt64 = 1
     @Option(help: "Requests open per chunk at the tail (1: no endgame).") var endgameCopies = 2
     @Option(help: "KiB asked of one peer and not yet received.") var peerBudgetKib: UInt64 =
@@ -40,9 +40,7 @@ struct SimulateCommand: ParsableCommand {
         for (name, value) in [("--link-mbit", linkMbit), ("--seed-mbit", seedMbit), ("--closure-mib", closureMib)] {
             guard value.isFinite, value > 0 else { throw ValidationError("\(name) takes a number > 0") }
         }
-        for (name, value) in [("--latency-ms", latencyMs), ("--start-spread", startSpread)] {
-            guard value.isFinite, value >= 0 else { throw ValidationError("\(name) takes a number ≥ 0") }
-        }
+        guard latencyMs.isFinite, latencyMs >= 0 else { throw ValidationError("--latency-ms takes a number ≥ 0") }
         guard chunkKib <= ChunkLayout.maximumChunkSize / 1024, (try? ChunkLayout(chunkSize: chunkKib * 1024)) != nil
         else { throw ValidationError("--chunk-kib takes a power of two from 64 to 4096") }
         for (name, value) in [
@@ -63,7 +61,7 @@ struct SimulateCommand: ParsableCommand {
         p.paths = paths
         p.chunkSize = chunkKib * 1024
         p.latencyMilliseconds = latencyMs
-        p.startSpreadSeconds = startSpread
+        p.startSpreadSeconds = startSpread.seconds
         p.randomSeed = randomSeed
         p.swarm.endgameCopies = max(1, endgameCopies)
         p.swarm.peerBudgetBytes = peerBudgetKib * 1024

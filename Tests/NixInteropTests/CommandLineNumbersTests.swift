@@ -5,24 +5,22 @@ import TestSupport
 import Testing
 
 @Suite struct CommandLineNumbersTests {
+    static let seed = ["seed", "--state", "/nonexistent", "--http", "off"]
+    static let fetcher = ["--seed", "127.0.0.1:1", "--trusted-key", "k:AAAA", "--root", "/nonexistent"]
+    static let toplevel = "/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-x"
+
+    /// (the command before the option, the option, its value, what follows it)
     @Test(arguments: [
-        ["seed", "--state", "/nonexistent", "--http", "off", "--upload-mbit", "nan"],
-        ["seed", "--state", "/nonexistent", "--http", "off", "--idle-timeout", "1e30"],
-        ["seed", "--state", "/nonexistent", "--http", "off", "--http-head-timeout", "-1"],
-        ["seed", "--state", "/nonexistent", "--http", "off", "--in-flight-kib", "18446744073709551615"],
-        ["peer", "--seed", "127.0.0.1:1", "--trusted-key", "k:AAAA", "--root", "/nonexistent", "--upload-mbit", "inf"],
-        [
-            "fetch", "--seed", "127.0.0.1:1", "--trusted-key", "k:AAAA", "--root", "/nonexistent", "--linger", "nan",
-            "/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-x",
-        ],
-        ["status", "--seed", "127.0.0.1:1", "--interval", "1e9"],
-        ["status", "--seed", "127.0.0.1:1", "--link-mbit", "nan"],
-        ["demo", "--seed-mbit", "1e30"],
-        ["demo", "--timeout", "inf"],
+        (seed, "--upload-mbit", "nan", [String]()), (seed, "--idle-timeout", "1e30", []),
+        (seed, "--http-head-timeout", "-1", []), (seed, "--in-flight-kib", "18446744073709551615", []),
+        (["peer"] + fetcher, "--upload-mbit", "inf", []), (["fetch"] + fetcher, "--linger", "nan", [toplevel]),
+        (["status", "--seed", "127.0.0.1:1"], "--interval", "1e9", []),
+        (["status", "--seed", "127.0.0.1:1"], "--link-mbit", "nan", []), (["demo"], "--seed-mbit", "1e30", []),
+        (["demo"], "--timeout", "inf", []),
     ])
-    func aNumberNoIntegerHoldsIsRefused(arguments: [String]) throws {
+    func aNumberNoIntegerHoldsIsRefused(command: [String], option: String, value: String, rest: [String]) throws {
+        let arguments = command + [option, value] + rest
         let result = try NixTool.run(try NixTool.rookeryExecutable, arguments, timeoutSeconds: 20)
-        let option = arguments[arguments.count - (arguments[0] == "fetch" ? 3 : 2)]
         // The error line itself names the option (the usage that follows names them all).
         let error = result.stderr.split(separator: "\n").first ?? ""
         #expect(result.status == 64 && error.contains(option), "\(arguments): \(result.stderr)")
