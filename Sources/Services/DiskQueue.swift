@@ -80,8 +80,9 @@ final class DiskQueue {
     static var laneCount: Int { min(max(EventLoop.poolThreads, 1), maxLanes) }
 
     /// Deals the paths `indices` of `manifest` out to the lanes in turn and plans each lane's
-    /// cache; returns the planned chunks already on disk, intact in every place they go (see
-    /// `ChunkCache.verifiedPresent`). Before any job is added: it uses the caches unlocked.
+    /// cache; returns the planned chunks already on disk, intact in some place they go (see
+    /// `ChunkCache.verifiedPresent`) and now copied into every other. Before any job is added:
+    /// it uses the caches unlocked.
     func plan(_ manifest: Manifest, paths indices: [Int], storeNames: Set<String>) throws(StoreError) -> Set<ChunkID> {
         precondition(lanes.allSatisfy(\.idle), "planned while jobs ran")
         var present: [ChunkID: UInt8] = [:]
@@ -98,7 +99,19 @@ final class DiskQueue {
             cache.plan(manifest, paths: mine)
             for id in try cache.verifiedPresent(storeNames: storeNames) { present[id, default: 0] |= 1 << l }
         }
-        return Set(present.filter { lanesOfChunk[$0.key] == $0.value }.keys)
+        // A chunk that repeats in paths of two lanes may have reached one lane's disk only (each
+        // lane runs its store jobs in its own time): the others take a copy, so it is not fetched
+        // again.
+        for (id, mask) in present where mask != lanesOfChunk[id] {
+            guard let from = lanes.indices.first(where: { mask & (1 << $0) != 0 }),
+                let bytes = lanes[from].cache.unlocked.read(id)
+            else { continue }
+            for l in lanes.indices where (lanesOfChunk[id] ?? 0) & ~mask & (1 << l) != 0 {
+                try lanes[l].cache.unlocked.adopt(id, bytes)
+            }
+            present[id] = lanesOfChunk[id]
+        }
+        return Set(present.keys)
     }
 
     var isFull: Bool { bytes >= Self.maxBytes }

@@ -103,8 +103,10 @@ public final class ChunkCache {
     }
 
     /// The planned chunks already here (in cache files, or in a staging tree a crash left),
-    /// hashed again: those whose bytes match their id in every place they go. `storeNames`: the
-    /// store directory's listing, when the caller has it already.
+    /// hashed again: those whose bytes match their id in at least one place they go. A chunk that
+    /// repeats may have reached only some of its places before the crash: the others get a copy
+    /// now, so it is not fetched again. `storeNames`: the store directory's listing, when the
+    /// caller has it already.
     public func verifiedPresent(storeNames: Set<String>? = nil) throws(StoreError) -> Set<ChunkID> {
         // What a crash left, from one listing of each directory (a fresh fetch has none).
         let inStore: Set<String>
@@ -126,19 +128,33 @@ public final class ChunkCache {
         for i in withFile { assemblies[i].hasFile = true }
         var good: Set<ChunkID> = []
         for (id, where_) in places {
-            let valid = where_.allSatisfy { place in
+            var intact: [UInt8]?
+            for place in where_ where withFile.contains(place.assembly) {
                 let a = assemblies[place.assembly]
-                guard withFile.contains(place.assembly),
-                    let bytes = try? FileIO.read(
-                        a.file, at: a.ranges[place.position].lowerBound, count: a.ranges[place.position].count)
-                else { return false }
-                return ChunkID(of: bytes) == id
+                let range = a.ranges[place.position]
+                guard let bytes = try? FileIO.read(a.file, at: range.lowerBound, count: range.count),
+                    ChunkID(of: bytes) == id
+                else { continue }
+                a.inFile.insert(place.position)
+                intact = bytes
+                break
             }
-            guard valid else { continue }
+            guard let intact else { continue }
+            try adopt(id, intact)
             good.insert(id)
-            for place in where_ { assemblies[place.assembly].inFile.insert(place.position) }
         }
         return good
+    }
+
+    /// A verified chunk found on disk at start (here or in another lane's cache): into the cache
+    /// file of every planned place that does not hold it yet. Rewrites nothing already held.
+    public func adopt(_ id: ChunkID, _ data: [UInt8]) throws(StoreError) {
+        for place in places[id] ?? [] {
+            let a = assemblies[place.assembly]
+            guard !a.restored, !a.holds(place.position) else { continue }
+            try writeToFile(a, a.ranges[place.position].lowerBound, data[...])
+            a.inFile.insert(place.position)
+        }
     }
 
     /// A staging tree left by a crash: its verified chunks move into the path's cache file (the

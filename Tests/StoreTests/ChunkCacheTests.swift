@@ -140,4 +140,41 @@ private struct CacheFixture {
         #expect(again.isRestored(f.path.storePath))
         #expect(try narOf(f.destination) == f.nar)
     }
+
+    /// A chunk that repeats (a run of zeros, in one path and in its copy) which a crash left
+    /// intact in one place only counts as here: the places that lack it get a copy, both paths
+    /// restore without fetching it again.
+    @Test func aRepeatedChunkIntactInOnePlaceIsCopiedToTheOthers() throws {
+        let tmp = TemporaryDirectory()
+        FileManager.default.createFile(atPath: tmp.sub("zeros"), contents: Data(count: 4 * 65536 + 100))
+        let nar = try narOf(tmp.sub("zeros"))
+        let layout = try ChunkLayout(chunkSize: 64 * 1024)
+        let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { i in
+            let r = layout.range(of: i, narSize: UInt64(nar.count))
+            return ChunkID(of: nar[Int(r.lowerBound)..<Int(r.upperBound)])
+        }
+        let zero = ChunkID(of: [UInt8](repeating: 0, count: 65536))
+        #expect(ids.filter { $0 == zero }.count == 3, "chunks 1–3 are all zeros")
+        let paths = try ["a", "b"].map { name in
+            ManifestPath(
+                storePath: try StorePath("/nix/store/" + String(repeating: name, count: 32) + "-zeros"),
+                narHash: SHA256.hash(nar), narSize: UInt64(nar.count), references: [], chunks: ids)
+        }
+        let manifest = Manifest(layout: layout, createdAt: 0, label: "t", toplevels: [], paths: paths)
+        let root = StoreRoot(root: tmp.sub("root"))
+        // What a crash left: the whole NAR in path a's cache file, nothing of path b.
+        try FileManager.default.createDirectory(
+            atPath: root.root + "/nix/var/rookery/chunks", withIntermediateDirectories: true)
+        FileManager.default.createFile(
+            atPath: root.root + "/nix/var/rookery/chunks/" + paths[0].storePath.baseName + ".nar",
+            contents: Data(nar))
+        let cache = ChunkCache(root: root, checksNarHash: true)
+        try cache.create()
+        cache.plan(manifest, paths: [0, 1])
+        #expect(try cache.verifiedPresent() == Set(ids))
+        for p in paths {
+            try cache.restore(p.storePath) { _ in nil }
+            #expect(try narOf(root.realPath(p.storePath)) == nar)
+        }
+    }
 }

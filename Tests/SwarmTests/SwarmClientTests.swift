@@ -10,9 +10,9 @@ import Testing
 
     /// A client past the handshake, planned, with a connected peer that holds every chunk.
     static func clientWithPeer(
-        _ configure: (inout SwarmClient.Configuration) -> Void = { _ in }
+        manifest: Manifest? = nil, _ configure: (inout SwarmClient.Configuration) -> Void = { _ in }
     ) throws -> (client: SwarmClient, peer: Int, manifest: Manifest, seed: Int) {
-        let manifest = try Fixtures.manifest()
+        let manifest = try manifest ?? Fixtures.manifest()
         let key = try Fixtures.key()
         let signed = SignedManifest.sign(manifest, with: [key])
         var configuration = SwarmClient.Configuration()
@@ -27,7 +27,7 @@ import Testing
             seedLink, .hello(Hello(role: .seed, nodeID: [UInt8](repeating: 1, count: 16), listenPort: 7020)), now: 0)
         let verified = c.received(seedLink, .manifest(signed.encode()), now: 0)
         #expect(verified == [.verified(manifest, signed.id)])
-        _ = c.plan(wantedPaths: [0, 1], holding: [], now: 0)
+        _ = c.plan(wantedPaths: Array(manifest.paths.indices), holding: [], now: 0)
         let peer = c.newConnectionID()
         _ = c.accepted(peer, now: 0)
         _ = c.received(
