@@ -50,14 +50,9 @@ public final class FaceHandler: HTTPHandler {
                     added.insert(i)
                     cache.add(manifest)
                     // What this peer holds of it: the paths on disk (a booted system does not change).
-                    var chunks = 0
-                    var bytes: UInt64 = 0
-                    for p in manifest.paths where store.exists(p.storePath) {
-                        chunks += p.chunks.count
-                        bytes += p.narSize
-                    }
                     held[i] = SwarmStatus.Holding(
-                        manifest: Blake2b256.hash(manifest.encode()).hex, chunks: chunks, bytes: bytes)
+                        manifest: manifest, id: Blake2b256.hash(manifest.encode()).hex,
+                        present: manifest.paths.indices.filter { store.exists(manifest.paths[$0].storePath) })
                 }
             },
             describe: { counters, connections in

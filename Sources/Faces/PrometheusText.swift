@@ -60,6 +60,10 @@ extension SwarmStatus {
             "rookery_manifest_nar_bytes", "gauge", "NAR bytes of each served closure.", perSwarm { Double($0.narBytes) }
         )
         p.metric(
+            "rookery_manifest_chunk_bytes", "gauge",
+            "Bytes of each served closure's distinct chunks (what a member holds when complete).",
+            perSwarm { Double(StatusView.closureBytes($0)) })
+        p.metric(
             "rookery_swarm_seed_bytes_sent_total", "counter", "Chunk bytes the seed sent to each swarm.",
             perSwarm { Double($0.seedBytesSent) })
         p.metric("rookery_swarm_members", "gauge", "Members of each swarm.", perSwarm { Double($0.members.count) })

@@ -1,6 +1,8 @@
 // What `rookery status` and `rookery demo` draw from successive `/status` samples: per member a
 // progress bar, its rate, the share that came from peers rather than the seed, an ETA; per swarm
 // the seed's bytes ÷ closure bytes and the elapsed time against T_min when link rates are known.
+// "Closure bytes" here are those of its distinct chunks, what a member must receive: a chunk that
+// repeats in the closure moves once, and a complete member holds exactly these bytes.
 // Plain text only; the caller decides whether to redraw in place (a terminal) or append. What
 // a node says about itself is drawn as it comes, but never trusted to be consistent: a tampered
 // lab PC may claim more bytes than the closure or send escape sequences for the terminal.
@@ -41,12 +43,14 @@ public struct StatusView {
             if !s.members.isEmpty && firstSeen[s.manifest] == nil { firstSeen[s.manifest] = status.uptimeSeconds }
             let complete = s.members.filter(\.complete).count
             let label = s.label.isEmpty ? "" : " \"\(s.label.controlBytesAsSpaces)\""
+            let closure = Self.closureBytes(s)
+            let distinct = closure == s.narBytes ? "" : " (\(Self.bytes(closure)) in distinct chunks)"
             lines.append(
                 "manifest \(s.manifest.prefix(12).controlBytesAsSpaces)\(label) · \(s.paths) paths · "
-                    + "\(Self.bytes(s.narBytes)) · "
+                    + "\(Self.bytes(s.narBytes))\(distinct) · "
                     + "\(complete)/\(s.members.count) complete")
             guard !s.members.isEmpty else { continue }
-            let ratio = s.narBytes == 0 ? 0 : Double(s.seedBytesSent) / Double(s.narBytes)
+            let ratio = closure == 0 ? 0 : Double(s.seedBytesSent) / Double(closure)
             var totals = "  seed sent \(Self.bytes(s.seedBytesSent)) = \(Self.fixed(ratio, 2)) × closure"
             if let start = firstSeen[s.manifest] {
                 totals += " · elapsed \(Self.seconds(status.uptimeSeconds - start))"
@@ -60,7 +64,7 @@ public struct StatusView {
                     + "held".padding(11)
                     + "rate".padding(13) + "peers".padding(7) + "ETA")
             for m in s.members {
-                let fraction = s.narBytes == 0 ? 1 : min(Double(m.bytesHeld) / Double(s.narBytes), 1)
+                let fraction = closure == 0 ? 1 : min(Double(m.bytesHeld) / Double(closure), 1)
                 let filled = Int((fraction * Double(barWidth)).rounded(.down))
                 let bar =
                     "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"
@@ -72,7 +76,7 @@ public struct StatusView {
                 if m.complete {
                     eta = "done"
                 } else if rate > 0 {
-                    eta = Self.seconds(Double(s.narBytes - min(s.narBytes, m.bytesHeld)) / rate)
+                    eta = Self.seconds(Double(closure - min(closure, m.bytesHeld)) / rate)
                 } else {
                     eta = "-"
                 }
@@ -93,10 +97,14 @@ public struct StatusView {
         guard let linkMbit, linkMbit > 0 else { return nil }
         let link = linkMbit * 125_000
         let seed = seedBytesPerSecond > 0 ? Double(seedBytesPerSecond) : link
-        let f = Double(s.narBytes)
+        let f = Double(Self.closureBytes(s))
         let n = Double(s.members.count)
         return max(f / seed, f / link, n * f / (seed + n * link))
     }
+
+    /// What a member must receive of the swarm's closure: its distinct chunks' bytes (the NAR
+    /// bytes from a node too old to say).
+    static func closureBytes(_ s: SwarmStatus.Swarm) -> UInt64 { s.chunkBytes ?? s.narBytes }
 
     public static func bytesText(_ n: UInt64) -> String { bytes(n) }
     public static func secondsText(_ s: Double) -> String { seconds(s) }

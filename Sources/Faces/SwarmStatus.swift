@@ -1,7 +1,8 @@
 // `/status`: a node's view of its swarms as JSON, the model `rookery status` reads back. The
 // seed lists every member: what it holds (from its BITFIELD and HAVEs) and what the seed itself
 // sent it, so the rest came from peers. A peer lists itself in each swarm it serves. Version 1;
-// fields are only ever added.
+// fields are only ever added. Chunks and bytes held count each distinct chunk once (the chunk
+// table's numbering, protocol/SPEC.md §5): a chunk that repeats in the closure moves once.
 import NixFormats
 import Services
 import Sodium
@@ -27,8 +28,12 @@ public struct SwarmStatus: Codable, Sendable, Equatable {
         public var createdAt: UInt64
         public var toplevels: [String]
         public var paths: Int
+        /// Distinct chunks: a complete member holds this many.
         public var chunks: Int
         public var narBytes: UInt64
+        /// Bytes of the distinct chunks (`narBytes` less repeats): what a member holds when
+        /// complete, and what a fetch moves. Absent from nodes older than this field.
+        public var chunkBytes: UInt64?
         /// Chunk bytes the seed sent to this swarm's members since it started.
         public var seedBytesSent: UInt64
         public var members: [Member]
@@ -56,8 +61,23 @@ extension SwarmStatus {
     /// What a peer holds of one manifest, worked out once (a booted system does not change).
     public struct Holding: Sendable {
         public var manifest: String
+        /// Distinct chunks of the manifest, and their bytes.
+        public var tableChunks: Int
+        public var tableBytes: UInt64
+        /// Distinct chunks of the paths on disk, and their bytes.
         public var chunks: Int
         public var bytes: UInt64
+
+        /// `present`: the paths of `manifest` on this node's disk.
+        public init(manifest: Manifest, id: String, present: some Sequence<Int>) {
+            let table = ChunkTable(manifest: manifest)
+            let mine = table.chunks(ofPaths: present)
+            self.manifest = id
+            tableChunks = table.count
+            tableBytes = table.bytes
+            chunks = mine.count
+            bytes = table.bytes(of: mine)
+        }
     }
 
     /// A booted peer's status: per served manifest (engine `i`, `held[i]`), itself as the one
@@ -73,17 +93,16 @@ extension SwarmStatus {
             let statistics = engine.statistics
             sent += statistics.bytesServed
             guard let manifest = engine.manifest, let mine = held[i] else { continue }
-            let chunks = manifest.paths.reduce(0) { $0 + $1.chunks.count }
             let me = Member(
                 node: node, address: engine.servingAddress.map { "\($0)" }, chunksHeld: mine.chunks,
-                bytesHeld: mine.bytes, bytesFromSeed: statistics.bytesFromSeed, complete: mine.chunks == chunks,
-                suspect: false)
+                bytesHeld: mine.bytes, bytesFromSeed: statistics.bytesFromSeed,
+                complete: mine.chunks == mine.tableChunks, suspect: false)
             swarms.append(
                 Swarm(
                     manifest: mine.manifest, label: manifest.label,
                     createdAt: manifest.createdAt, toplevels: manifest.toplevels.map(\.fullPath),
-                    paths: manifest.paths.count, chunks: chunks, narBytes: manifest.narBytes, seedBytesSent: 0,
-                    members: [me]))
+                    paths: manifest.paths.count, chunks: mine.tableChunks, narBytes: manifest.narBytes,
+                    chunkBytes: mine.tableBytes, seedBytesSent: 0, members: [me]))
         }
         self.init(
             role: "peer", node: node, uptimeSeconds: uptimeSeconds, uploadBytesPerSecond: 0, chunkBytesSent: sent,
@@ -98,11 +117,12 @@ extension SwarmStatus {
         for entry in seed.catalog.entries {
             let id = entry.signed.id
             var members: [Member] = []
+            let table = tracker.swarms[id]?.table ?? ChunkTable(manifest: entry.manifest)
             if let swarm = tracker.swarms[id] {
                 for connection in swarm.members.keys.sorted() {
                     let m = swarm.members[connection]!
                     var held: UInt64 = 0
-                    for i in 0..<m.bits.count where m.bits[i] { held += UInt64(swarm.table.sizes[i]) }
+                    for i in 0..<m.bits.count where m.bits[i] { held += UInt64(table.sizes[i]) }
                     members.append(
                         Member(
                             node: Hex.encode(m.nodeID), address: m.address?.description, chunksHeld: m.bits.setCount,
@@ -115,7 +135,7 @@ extension SwarmStatus {
                 Swarm(
                     manifest: id.hex, label: manifest.label, createdAt: manifest.createdAt,
                     toplevels: manifest.toplevels.map(\.fullPath), paths: manifest.paths.count,
-                    chunks: manifest.paths.reduce(0) { $0 + $1.chunks.count }, narBytes: manifest.narBytes,
+                    chunks: table.count, narBytes: manifest.narBytes, chunkBytes: table.bytes,
                     seedBytesSent: seed.bytesServed(swarm: id), members: members))
         }
         self.init(

@@ -148,7 +148,7 @@ public struct Simulator {
 
     /// T_min = max(F/u_seed, F/d_min, N·F/(u_seed + Σu_i)), in seconds.
     public var tMin: Double {
-        let f = Double(table.sizes.reduce(0) { $0 + UInt64($1) })
+        let f = Double(table.bytes)
         let hosts = links.hosts
         let n = Double(parameters.clients)
         let sumUp = hosts.dropFirst().reduce(0) { $0 + $1.up }
@@ -165,9 +165,8 @@ public struct Simulator {
             handle(event)
             if completions.dropFirst().allSatisfy({ $0 != nil }) || failures.count == parameters.clients { break }
         }
-        let closureBytes = table.sizes.reduce(0) { $0 + UInt64($1) }
         var result = SimulationResult(
-            closureBytes: closureBytes, tMin: tMin, completions: Array(completions.dropFirst()), seedBytes: seedBytes,
+            closureBytes: table.bytes, tMin: tMin, completions: Array(completions.dropFirst()), seedBytes: seedBytes,
             peerBytes: peerBytes, failures: failures, events: events)
         result.seedDone = seedBusyUntil
         result.seedIdle = seedIdle

@@ -1,4 +1,5 @@
 // The status page's two renderings: Prometheus text and the terminal view, from one sample.
+import Foundation
 import NixFormats
 import Testing
 
@@ -71,5 +72,31 @@ import Testing
         #expect(StatusView.fixed(.infinity, 1) == "∞" && StatusView.fixed(1e300, 0) == "∞")
         #expect(StatusView.fixed(-.infinity, 1) == "-∞" && StatusView.fixed(.nan, 1) == "-")
         #expect(StatusView.seconds(1e30) == "∞ s")
+    }
+
+    /// A closure whose chunks repeat (identical files in two paths) moves and holds fewer bytes
+    /// than its NARs: a complete member fills its bar, and the seed's share and T_min are of the
+    /// distinct chunks. A node too old to send `chunkBytes` is drawn against the NAR bytes.
+    @Test func repeatedChunksCountOnce() throws {
+        var status = Self.sample(uptime: 1, held: 2048)
+        status.swarms[0].chunkBytes = 2048
+        status.swarms[0].members[0].complete = true
+        var view = StatusView(linkMbit: 1000)
+        let lines = view.render(status)
+        #expect(lines.contains { $0.contains("4.0 KiB (2.0 KiB in distinct chunks) · 1/1 complete") }, "\(lines)")
+        #expect(lines.contains { $0.contains("seed sent 1.0 KiB = 0.50 × closure") }, "\(lines)")
+        let row = try #require(lines.first { $0.contains("00112233") })
+        #expect(row.contains("[########################] 100%") && row.hasSuffix("done"), "\(row)")
+        #expect(status.prometheusText.contains("rookery_manifest_chunk_bytes{manifest=\"ab000"))
+        #expect(status.prometheusText.contains("\"} 2048\n"))
+
+        let encoded = try JSONEncoder().encode(Self.sample(uptime: 1, held: 2048))
+        let old = try JSONDecoder().decode(SwarmStatus.self, from: encoded)
+        #expect(
+            !String(decoding: encoded, as: UTF8.self).contains("\"chunkBytes\"") && old.swarms[0].chunkBytes == nil,
+            "\(String(decoding: encoded, as: UTF8.self))")
+        var oldView = StatusView()
+        let oldRow = try #require(oldView.render(old).first { $0.contains("00112233") })
+        #expect(oldRow.contains("[############------------] 50%"), "\(oldRow)")
     }
 }

@@ -65,6 +65,15 @@ final class SeedFixture {
 
     var agent: String { get throws { try Self.agent } }
 
+    /// The manifest publish wrote (the only one in the state folder).
+    func manifest() throws -> Manifest {
+        let manifestDir = state + "/manifests"
+        let manifestFile = try #require(try FileManager.default.contentsOfDirectory(atPath: manifestDir).first)
+        let signed = try SignedManifest.decode(
+            Array(try Data(contentsOf: URL(fileURLWithPath: manifestDir + "/" + manifestFile)))[...])
+        return try Manifest.decode(signed.body[...])
+    }
+
     /// The agent under test: this build's, or ROOKERY_AGENT.
     static var agent: String {
         get throws {
@@ -120,6 +129,12 @@ final class SeedFixture {
         let result = try f.runAgent(root: root)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdoutText.contains("\(f.closure.paths.count) paths ready (0 were present"))
+        // The closure's zeros repeat: each distinct chunk is fetched once.
+        let manifest = try f.manifest()
+        let table = ChunkTable(manifest: manifest)
+        #expect(table.count < manifest.paths.reduce(0) { $0 + $1.chunks.count })
+        #expect(AgentReport(result.stdoutText)["chunks"] == UInt64(table.count), "\(result.stdoutText)")
+        #expect(AgentReport(result.stdoutText)["bytes"] == table.bytes)
         // Nix loads our registration and finds every path's contents right.
         let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
@@ -188,13 +203,19 @@ final class SeedFixture {
         try handle.seek(toOffset: 1000)
         handle.write(Data([0xff, 0xee, 0xdd]))
         try handle.close()
+        let lie = Array(try Data(contentsOf: URL(fileURLWithPath: victim))[900..<1100])
         let root = f.scratch.tmp.sub("root")
         let result = try f.runAgent(root: root)
         #expect(result.status == 1)
         #expect(result.stderr.contains("do not match chunk"), "\(result.stderr)")
         #expect(!f.storeEntries(root).contains((lib as NSString).lastPathComponent))
         #expect(!f.storeEntries(root).contains { $0.hasPrefix(".") && $0 != ".rookery-staging" }, "a stray entry")
-        #expect(ChunkCacheProbe.stagingTrees(root).isEmpty, "no staging tree left")
+        // Paths restoring when the lie was caught keep their staging trees and cache files for the
+        // next run, but the lie itself reached no file.
+        for file in FileManager.default.subpaths(atPath: root) ?? [] {
+            guard let data = FileManager.default.contents(atPath: root + "/" + file) else { continue }
+            #expect(!contains(Array(data), lie), "the seed's wrong bytes are in \(file)")
+        }
     }
 
     @Test func badFramesCloseOneConnectionAndTheSeedServesOn() throws {
@@ -410,25 +431,25 @@ final class SeedFixture {
                 "\(NixHash(sha256: sink.hasher.finalize()))\n" == theirs.stdoutText, "\(name) visible but incomplete")
         }
         // What the rerun must do: fetch exactly the chunks of the paths still missing that were
-        // not verified and cached before the kill (those in flight at the kill are among them).
-        let manifestDir = f.state + "/manifests"
-        let manifestFile = try #require(try FileManager.default.contentsOfDirectory(atPath: manifestDir).first)
-        let signed = try SignedManifest.decode(
-            Array(try Data(contentsOf: URL(fileURLWithPath: manifestDir + "/" + manifestFile)))[...])
-        let manifest = try Manifest.decode(signed.body[...])
+        // not verified and cached before the kill (those in flight at the kill are among them),
+        // each once, and none that a path already in the store holds (the closure's zeros
+        // repeat across paths).
+        let manifest = try f.manifest()
         let present = Set(f.storeEntries(root))
+        let missing = manifest.paths.filter { !present.contains($0.storePath.baseName) }
         let cachedIDs = try ChunkCacheProbe.intactChunks(
             root,
-            paths: manifest.paths.map {
+            paths: missing.map {
                 ($0.storePath.baseName, $0.narSize, UInt64(manifest.layout.chunkSize), $0.chunks.map(\.digest.hex))
             }, home: f.scratch.home)
+        let onDisk = Set(manifest.paths.filter { present.contains($0.storePath.baseName) }.flatMap(\.chunks))
         var reused: Set<String> = []
         var fetched: [String: UInt64] = [:]
-        for p in manifest.paths where !present.contains(p.storePath.baseName) {
+        for p in missing {
             for (i, id) in p.chunks.enumerated() {
                 if cachedIDs.contains(id.digest.hex) {
                     reused.insert(id.digest.hex)
-                } else {
+                } else if !onDisk.contains(id) {
                     fetched[id.digest.hex] = UInt64(manifest.layout.range(of: i, narSize: p.narSize).count)
                 }
             }

@@ -10,7 +10,9 @@ public struct NixClosure {
     /// Builds a closure of seven paths (busybox source, two libraries, an app, a "kernel", an
     /// "initrd", a toplevel) with references between them, in the chroot store at `store`. The
     /// toplevel is laid out like a NixOS system's (`init`, `kernel` and `initrd` links,
-    /// `kernel-params`), so raven lists it as bootable. `salt` makes the paths new.
+    /// `kernel-params`), so raven lists it as bootable. Both libraries hold the same 512 KiB of
+    /// zeros, so chunks repeat within a path and across paths, as in real closures (identical
+    /// files, zero-filled regions). `salt` makes the paths new.
     public static func build(store: String, home: String, scratch: String, salt: String = "", blobKiB: Int = 64) throws
         -> NixClosure
     {
@@ -33,8 +35,8 @@ public struct NixClosure {
                 inherit name; system = builtins.currentSystem; builder = "${bb}/bin/sh";
                 args = [ "-c" script ]; PATH = "${bb}/bin"; salt = "\(salt)";
               };
-              libA = mk "liba" "mkdir -p $out/lib; echo liba > $out/lib/a.so; head -c \(blobKiB * 1024) /dev/urandom > $out/lib/blob";
-              libB = mk "libb" "mkdir -p $out/lib $out/share; echo ${libA} > $out/share/deps; ln -s ${libA}/lib/a.so $out/lib/a.so";
+              libA = mk "liba" "mkdir -p $out/lib; echo liba > $out/lib/a.so; head -c \(blobKiB * 1024) /dev/urandom > $out/lib/blob; head -c 524288 /dev/zero > $out/lib/zeros";
+              libB = mk "libb" "mkdir -p $out/lib $out/share; echo ${libA} > $out/share/deps; ln -s ${libA}/lib/a.so $out/lib/a.so; head -c 524288 /dev/zero > $out/share/zeros";
               app = mk "app" "mkdir -p $out/bin; echo '#!${bb}/bin/sh' > $out/bin/app; echo 'cat ${libB}/share/deps' >> $out/bin/app; chmod +x $out/bin/app";
               linux = mk "linux" "mkdir -p $out; echo not-a-kernel > $out/bzImage";
               initrd = mk "initrd" "mkdir -p $out; head -c 3000 /dev/urandom > $out/initrd";

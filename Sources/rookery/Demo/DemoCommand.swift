@@ -157,7 +157,7 @@ private final class DemoRun {
         if interrupted { throw CommandFailure("stopped by a signal") }
         try summarize(
             seconds: (allComplete ?? finished ?? Date()).timeIntervalSince(started), seedBytes: seed.bytesServed,
-            closureBytes: manifest.narBytes)
+            closureBytes: ChunkTable(manifest: manifest).bytes)  // a repeated chunk moves once
     }
 
     private func startAgent(_ i: Int, seed: SocketAddress, key: NixPublicKey, toplevel: StorePath) throws -> (

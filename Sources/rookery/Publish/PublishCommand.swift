@@ -81,11 +81,14 @@ struct PublishCommand: ParsableCommand {
                 signingKeys: [secret], earlier: earlier)
             let signed = SignedManifest.sign(manifest, with: [secret])
             let file = try seedState.store(signed)
+            // A chunk that repeats (identical files, runs of zeros) is fetched once.
+            let table = ChunkTable(manifest: manifest)
             let replaced = Republishing.replaced(by: manifest, among: mine).filter { $0 != signed.id }
             for id in replaced { try seedState.remove(id) }
             print(
                 "published \(signed.id.hex): \(manifest.paths.count) paths, \(manifest.narBytes) NAR bytes, "
-                    + "\(manifest.paths.reduce(0) { $0 + $1.chunks.count }) chunks; read and hashed \(read.count) paths, "
+                    + "\(manifest.paths.reduce(0) { $0 + $1.chunks.count }) chunks (\(table.count) distinct, "
+                    + "\(table.bytes) bytes); read and hashed \(read.count) paths, "
                     + "\(read.reduce(0) { $0 + $1.narSize }) NAR bytes (the rest checked by an earlier publish); "
                     + "replaces \(replaced.count) earlier manifests of the same closure → \(file)")
             if let keep {
