@@ -162,6 +162,35 @@ final class SeedFixture {
         #expect(AgentReport(again.stdoutText)["chunks"] == 0)
     }
 
+    /// A root that already holds a path sharing chunks with a path it lacks, as in a delta boot
+    /// (here the closure's zeros, in both libraries): the shared chunks are not fetched but taken
+    /// from the path on disk, even where the manifest lists them first in the missing path.
+    @Test func chunksSharedWithAPathAlreadyThereAreTakenFromIt() throws {
+        let f = try SeedFixture()
+        let manifest = try f.manifest()
+        let libraries = manifest.paths.indices.filter { ["liba", "libb"].contains(manifest.paths[$0].storePath.name) }
+        try #require(libraries.count == 2)
+        let there = libraries[1]  // the later in the manifest: the shared chunks appear first in the other
+        let root = f.scratch.tmp.sub("root")
+        try FileManager.default.createDirectory(atPath: root + "/nix/store", withIntermediateDirectories: true)
+        let name = manifest.paths[there].storePath.baseName
+        let copy = try NixTool.run("/bin/cp", ["-a", f.scratch.store + "/nix/store/" + name, root + "/nix/store/"])
+        try #require(copy.status == 0, "\(copy.stderr)")
+        let result = try f.runAgent(root: root)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText.contains("(1 were present)"), "\(result.stdoutText)")
+        let table = ChunkTable(manifest: manifest)
+        let held = table.chunks(ofPaths: [there])
+        let lacking = table.chunks(ofPaths: manifest.paths.indices.filter { $0 != there }).subtracting(held)
+        #expect(!held.isDisjoint(with: table.chunks(ofPaths: [libraries[0]])), "the libraries share chunks")
+        #expect(AgentReport(result.stdoutText)["bytes"] == table.bytes(of: lacking), "\(result.stdoutText)")
+        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
+        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
+        let verify = try NixTool.nix(
+            "nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+        #expect(!verify.stderr.contains("modified"), "\(verify.stderr)")
+    }
+
     @Test func untrustedOrTamperedManifestIsRefusedBeforeAnythingIsWritten() throws {
         let f = try SeedFixture()
         // A key the seed did not sign with.
@@ -336,7 +365,7 @@ final class SeedFixture {
     /// is called, and nothing written (no seed is asked either: none runs). A host name for the
     /// seed is refused here too: the initrd has no DNS.
     @Test func badArgumentsGiveOneUsageLineAndWriteNothing() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = TemporaryDirectory()
         let root = tmp.sub("root")
         let key = "raven-test-1:" + String(repeating: "A", count: 43) + "="
         let toplevel = "/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-system"

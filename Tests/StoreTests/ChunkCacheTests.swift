@@ -146,7 +146,7 @@ private struct CacheFixture {
     /// restore without fetching it again.
     @Test func aRepeatedChunkIntactInOnePlaceIsCopiedToTheOthers() throws {
         let tmp = TemporaryDirectory()
-        FileManager.default.createFile(atPath: tmp.sub("zeros"), contents: Data(count: 4 * 65536 + 100))
+        #expect(FileManager.default.createFile(atPath: tmp.sub("zeros"), contents: Data(count: 4 * 65536 + 100)))
         let nar = try narOf(tmp.sub("zeros"))
         let layout = try ChunkLayout(chunkSize: 64 * 1024)
         let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { i in
@@ -165,9 +165,10 @@ private struct CacheFixture {
         // What a crash left: the whole NAR in path a's cache file, nothing of path b.
         try FileManager.default.createDirectory(
             atPath: root.root + "/nix/var/rookery/chunks", withIntermediateDirectories: true)
-        FileManager.default.createFile(
-            atPath: root.root + "/nix/var/rookery/chunks/" + paths[0].storePath.baseName + ".nar",
-            contents: Data(nar))
+        #expect(
+            FileManager.default.createFile(
+                atPath: root.root + "/nix/var/rookery/chunks/" + paths[0].storePath.baseName + ".nar",
+                contents: Data(nar)))
         let cache = ChunkCache(root: root, checksNarHash: true)
         try cache.create()
         cache.plan(manifest, paths: [0, 1])

@@ -53,4 +53,39 @@ import Testing
         }
         #expect(try server.read(ChunkID(of: [1, 2, 3])) == nil)
     }
+
+    /// A chunk that repeats in three paths is read from the first of them on this disk: the
+    /// first two of the manifest are missing (a client holds some paths only, and a path it is
+    /// restoring is not there yet), the third is there. When none is there, the read fails.
+    @Test func aRepeatedChunkIsReadFromAPathOnThisDisk() throws {
+        let tmp = TemporaryDirectory()
+        let root = StoreRoot(root: tmp.sub("root"))
+        try FileManager.default.createDirectory(atPath: root.storeDirectory, withIntermediateDirectories: true)
+        let layout = try ChunkLayout(chunkSize: 64 * 1024)
+        let data = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var paths: [ManifestPath] = []
+        var nar: [UInt8] = []
+        try FileManager.default.createDirectory(atPath: tmp.sub("src"), withIntermediateDirectories: false)
+        for name in ["a", "b", "c"] {
+            let base = String(repeating: name, count: 32) + "-same"
+            try TreeBuilder.build(.file(base, data), at: tmp.sub("src"))
+            nar = try narOf(tmp.sub("src/" + base))
+            let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { c in
+                let r = layout.range(of: c, narSize: UInt64(nar.count))
+                return ChunkID(of: nar[Int(r.lowerBound)..<Int(r.upperBound)])
+            }
+            paths.append(
+                ManifestPath(
+                    storePath: try StorePath("/nix/store/" + base), narHash: SHA256.hash(nar),
+                    narSize: UInt64(nar.count), references: [], chunks: ids))
+        }
+        #expect(paths[0].chunks == paths[1].chunks && paths[1].chunks == paths[2].chunks, "one NAR, three names")
+        let server = ChunkServer(store: root)
+        server.add(Manifest(layout: layout, createdAt: 0, label: "t", toplevels: [], paths: paths))
+        let first = layout.range(of: 0, narSize: UInt64(nar.count))
+        #expect(throws: StoreError.self) { try server.read(paths[0].chunks[0]) }
+        try FileManager.default.copyItem(
+            atPath: tmp.sub("src/" + paths[2].storePath.baseName), toPath: root.realPath(paths[2].storePath))
+        #expect(try server.read(paths[0].chunks[0])?[...] == nar[Int(first.lowerBound)..<Int(first.upperBound)])
+    }
 }
