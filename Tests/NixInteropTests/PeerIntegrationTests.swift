@@ -2,6 +2,7 @@
 // serves the next boot wave, so raven sends little; and a peer whose store was altered sends
 // MISSING for what no longer matches, never wrong bytes.
 import Foundation
+import Swarm
 import TestSupport
 import Testing
 
@@ -39,6 +40,15 @@ import Testing
         let status = try RawSocket.exchange(http, "GET /status HTTP/1.1\r\nConnection: close\r\n\r\n")
         #expect(status.contains("\"role\":\"peer\""))
         #expect(status.contains("\"complete\":true"), "\(status)")
+        // Its holdings count each distinct chunk once, as the seed counts them (the zeros repeat).
+        let body = status.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        let swarm = try #require((json["swarms"] as? [[String: Any]])?.first)
+        let member = try #require((swarm["members"] as? [[String: Any]])?.first)
+        let table = ChunkTable(manifest: try f.manifest())
+        #expect(swarm["chunks"] as? Int == table.count && member["chunksHeld"] as? Int == table.count)
+        #expect((swarm["chunkBytes"] as? NSNumber)?.uint64Value == table.bytes)
+        #expect((member["bytesHeld"] as? NSNumber)?.uint64Value == table.bytes, "\(member)")
         let once = try NixTool.run(try NixTool.rookeryExecutable, ["status", "--peer", http, "--once"])
         #expect(once.status == 0, "\(once.stderr)")
         #expect(once.stdoutText.contains("rookery peer "), "\(once.stdoutText)")
