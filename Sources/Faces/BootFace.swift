@@ -48,8 +48,6 @@ public final class BootFace {
         }
     }
 
-    public var bootableCount: Int { bootables.count }
-
     /// The answer for a boot URL, or nil when `path` is not one.
     public func respond(path: Substring, host: String?) -> HTTPResponse? {
         if path == "/boot.ipxe" || path == "/pxelinux.cfg/default" || path.hasPrefix("/pxelinux.cfg/01-") {

@@ -11,14 +11,8 @@ public struct ByteCursor: Sendable {
         position = bytes.startIndex
     }
 
-    public init(_ bytes: [UInt8]) {
-        self.init(bytes[...])
-    }
-
     public var remaining: Int { bytes.endIndex - position }
     public var isAtEnd: Bool { position == bytes.endIndex }
-    /// The bytes not yet consumed.
-    public var rest: ArraySlice<UInt8> { bytes[position...] }
 
     /// Takes up to `count` bytes.
     public mutating func take(upTo count: Int) -> ArraySlice<UInt8> {

@@ -22,13 +22,9 @@ public final class EventLoop {
         raw.deallocate()
     }
 
-    /// Runs until no handle is active or `stop()` is called.
+    /// Runs until no handle is active (every stop in rookery closes its handles).
     public func run() {
         _ = uv_run(raw, UV_RUN_DEFAULT)
-    }
-
-    public func stop() {
-        uv_stop(raw)
     }
 
     /// The loop's cached monotonic time in milliseconds.

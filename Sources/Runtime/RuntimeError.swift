@@ -11,8 +11,6 @@ public struct RuntimeError: Error, Equatable, Sendable, CustomStringConvertible 
         "\(call): \(String(cString: uv_strerror(code)))"
     }
 
-    public var isConnectionRefused: Bool { code == UV_ECONNREFUSED.rawValue }
-
     /// An I/O error of `call` outside libuv (a file read that failed mid-stream).
     public static func io(_ call: String) -> RuntimeError { RuntimeError(code: UV_EIO.rawValue, call: call) }
 }

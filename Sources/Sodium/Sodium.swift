@@ -3,8 +3,6 @@ import CSodium
 
 /// Errors from the libsodium door.
 public enum SodiumError: Error, Equatable, Sendable {
-    /// `sodium_init` failed: no usable randomness source.
-    case initializationFailed
     /// A key or signature had the wrong number of bytes.
     case wrongLength(what: String, expected: Int, got: Int)
     /// libsodium refused to produce a signature or key pair.
@@ -18,13 +16,6 @@ private let sodiumInitResult: Int32 = sodium_init()
 func ensureSodium() {
     // A negative result means no entropy source; nothing in rookery can work without one.
     precondition(sodiumInitResult >= 0, "sodium_init failed")
-}
-
-/// Constant-time comparison of two byte buffers of equal length (`sodium_memcmp`).
-public func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-    guard a.count == b.count else { return false }
-    if a.count == 0 { return true }
-    return sodium_memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
 }
 
 /// Fills `count` bytes from libsodium's CSPRNG.
