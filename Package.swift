@@ -97,7 +97,9 @@ let package = Package(
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),
         .testTarget(
             name: "FacesTests",
-            dependencies: ["HTTP", "Faces", "Services", "NixFormats", "Swarm", "TestSupport", "FuzzTargets"]),
+            dependencies: [
+                "HTTP", "Faces", "Services", "NixFormats", "Sodium", "Store", "Swarm", "TestSupport", "FuzzTargets",
+            ]),
         .testTarget(
             name: "StoreTests", dependencies: ["Store", "Publishing", "NixFormats", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Runtime", "Store", "Swarm", "TestSupport"]),

@@ -43,7 +43,10 @@ public final class BinaryCacheFace {
         }
         if path.hasPrefix("/nar/"), path.hasSuffix(".nar") {
             let name = path.dropFirst("/nar/".count).dropLast(".nar".count)
-            guard !name.contains("/"), let info = index.path(narHash: name)?.info, store.exists(info.storePath) else {
+            // Any path with this NAR that is on this disk will do: the bytes are the same.
+            guard !name.contains("/"),
+                let info = index.paths(narHash: name).lazy.map(\.info).first(where: { self.store.exists($0.storePath) })
+            else {
                 return .notFound
             }
             return HTTPResponse(

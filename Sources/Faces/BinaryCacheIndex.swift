@@ -1,6 +1,8 @@
 // What the binary cache face knows: every path of every served manifest, found by the hash part
 // of its store path (narinfo) and by its NAR hash (the NAR's URL). URLs are stable: a NAR is
-// named by its content, `nar/<nix32 NarHash>.nar`, whichever manifest listed it first.
+// named by its content, `nar/<nix32 NarHash>.nar`, whichever manifest listed it first. Paths of
+// other names can have the same NAR (a file copied into two outputs): the URL stands for all of
+// them, and the face reads whichever is on its disk.
 import NixFormats
 import Swarm
 
@@ -12,7 +14,7 @@ public struct BinaryCacheIndex: Sendable {
     }
 
     private var byHashPart: [Substring: Entry] = [:]
-    private var byNarHash: [String: Entry] = [:]
+    private var byNarHash: [String: [Entry]] = [:]
 
     public init(manifests: [Manifest] = []) {
         for manifest in manifests { add(manifest) }
@@ -22,7 +24,10 @@ public struct BinaryCacheIndex: Sendable {
         for i in manifest.paths.indices {
             let entry = Entry(info: manifest.pathInfo(i), signatures: manifest.paths[i].signatures)
             if byHashPart[entry.info.storePath.hashPart] == nil { byHashPart[entry.info.storePath.hashPart] = entry }
-            if byNarHash[entry.info.narHash.nix32] == nil { byNarHash[entry.info.narHash.nix32] = entry }
+            let nar = entry.info.narHash.nix32
+            if byNarHash[nar]?.contains(where: { $0.info.storePath == entry.info.storePath }) != true {
+                byNarHash[nar, default: []].append(entry)
+            }
         }
     }
 
@@ -30,8 +35,9 @@ public struct BinaryCacheIndex: Sendable {
 
     public func path(hashPart: Substring) -> Entry? { byHashPart[hashPart] }
 
-    /// The path whose NAR is at `nar/<nix32>.nar`.
-    public func path(narHash nix32: Substring) -> Entry? { byNarHash[String(nix32)] }
+    /// The paths whose NAR is at `nar/<nix32>.nar` (one, unless paths of other names hold the
+    /// same bytes), in the order their manifests listed them.
+    public func paths(narHash nix32: Substring) -> [Entry] { byNarHash[String(nix32)] ?? [] }
 
     public static func narURL(_ info: PathInfo) -> String { "nar/\(info.narHash.nix32).nar" }
 
