@@ -111,7 +111,8 @@ in
       };
     };
 
-    # The published systems must stay in raven's store.
+    # The published systems must stay in raven's store (publish also roots every manifest it
+    # writes, STATE/gcroots, so generations kept by keepGenerations survive a GC too).
     system.extraDependencies = cfg.systems ++ builtins.attrValues cfg.macs;
 
     services.dnsmasq = mkIf cfg.dnsmasq.enable {

@@ -1,4 +1,6 @@
-// raven's state folder: `STATE/manifests/<id hex>.manifest`, one signed manifest per publish.
+// raven's state folder: `STATE/manifests/<id hex>.manifest`, one signed manifest per publish, and
+// `STATE/gcroots/<id hex>-<n>`, the Nix GC root of its n-th toplevel: raven's garbage collector
+// keeps every closure a stored manifest lists (the seed serves chunks straight from the store).
 import Glibc
 import NixFormats
 import Sodium
@@ -13,6 +15,11 @@ public struct SeedState: Sendable {
 
     /// Where the manifest `id` is stored.
     public func file(of id: Digest256) -> String { "\(manifestsDirectory)/\(id.hex).manifest" }
+
+    public var gcRootsDirectory: String { directory + "/gcroots" }
+
+    /// The GC root of the manifest `id`'s toplevel `n` (a symlink Nix registers).
+    public func gcRoot(of id: Digest256, toplevel n: Int) -> String { "\(gcRootsDirectory)/\(id.hex)-\(n)" }
 
     /// Stores a signed manifest under its id, if it reads back as every seed and agent reads it;
     /// returns the file's path. (A label over the decoder's 1024 bytes was signed and stored, then
@@ -31,10 +38,15 @@ public struct SeedState: Sendable {
         return path
     }
 
-    /// Removes the stored manifest `id`; one already gone is not an error.
+    /// Removes the stored manifest `id` and its GC roots (its closure is Nix's to collect now,
+    /// unless something else holds it); what is already gone is not an error.
     public func remove(_ id: Digest256) throws(StoreError) {
         let path = file(of: id)
         if unlink(path) != 0 && errno != ENOENT { throw .lastSystem("unlink", path) }
+        for name in try FileIO.names(in: gcRootsDirectory) where name.hasPrefix(id.hex + "-") {
+            let root = gcRootsDirectory + "/" + name
+            if unlink(root) != 0 && errno != ENOENT { throw .lastSystem("unlink", root) }
+        }
     }
 
     /// Every stored manifest file, decoded (not verified: raven signed them itself). A file that

@@ -104,6 +104,37 @@ import Testing
         #expect(try stored(f).count == 3)
     }
 
+    /// Every stored manifest roots its closure in Nix's garbage collector (the seed serves chunks
+    /// straight from the store); a manifest removed by --keep no longer does.
+    @Test func publishedClosuresSurviveTheGarbageCollector() throws {
+        let f = try SeedFixture()
+        f.seed?.stop()  // its open files would be Nix's runtime roots
+        let sk = f.scratch.tmp.sub("sk")
+        func collect() throws {
+            try NixTool.nix("nix-store", ["--store", f.scratch.store, "--gc"], home: f.scratch.home)
+        }
+        func valid(_ path: String) throws -> Bool {
+            try NixTool.nixAllowingFailure(
+                "nix-store", ["--store", f.scratch.store, "--check-validity", path], home: f.scratch.home
+            ).status == 0
+        }
+        func roots() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: f.state + "/gcroots").sorted()
+        }
+        let first = try #require(try signedInState(f).first?.signed.id.hex)
+        #expect(try roots() == ["\(first)-0"])
+        try collect()
+        for path in f.closure.paths { #expect(try valid(path), "\(path) was collected") }
+        // A dependency's closure alone, keeping one generation: the first manifest and its root go.
+        let dependency = try #require(f.closure.paths.first { $0.hasSuffix("-liba") })
+        _ = try publish(f, key: sk, ["--keep", "1"], toplevel: dependency)
+        let second = try #require(try signedInState(f).first?.signed.id.hex)
+        #expect(try roots() == ["\(second)-0"])
+        try collect()
+        #expect(try !valid(f.closure.toplevel), "collected once no manifest lists it")
+        #expect(try valid(dependency))
+    }
+
     /// A label every reader accepts, on one line: a longer one was signed and stored, then skipped
     /// by the seed and refused by every agent (the manifest's limit is 1024 bytes).
     @Test func labelsAreOneLineWithinTheManifestsLimit() throws {

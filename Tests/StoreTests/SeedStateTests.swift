@@ -1,3 +1,4 @@
+import Glibc
 import NixFormats
 import Sodium
 import Store
@@ -57,5 +58,23 @@ import Testing
         try state.remove(a.id)
         try state.remove(a.id)
         #expect(try state.load().map(\.id) == [b.id])
+    }
+
+    /// Removing a manifest removes its GC roots (one per toplevel) and no other manifest's.
+    @Test func removingAManifestRemovesItsGCRootsOnly() throws {
+        let tmp = TemporaryDirectory("rookery-seed-state")
+        let state = SeedState(directory: tmp.sub("state"))
+        let key = try NixSecretKey.generate(name: "test-1")
+        let (gone, kept) = (try signed("gone", key: key), try signed("kept", key: key))
+        try state.store(gone)
+        try state.store(kept)
+        try FileIO.createDirectories(state.gcRootsDirectory)
+        let roots = [state.gcRoot(of: gone.id, toplevel: 0), state.gcRoot(of: gone.id, toplevel: 1)]
+        for (n, root) in (roots + [state.gcRoot(of: kept.id, toplevel: 0)]).enumerated() {
+            #expect(symlink("/nix/store/0000000000000000000000000000000a-root\(n)", root) == 0)
+        }
+        try state.remove(gone.id)
+        #expect(try FileIO.names(in: state.gcRootsDirectory) == ["\(kept.id.hex)-0"])
+        #expect(try state.load().map(\.id) == [kept.id])
     }
 }

@@ -31,4 +31,13 @@ struct NixQuery {
                 narSize: narSize, references: refs, deriver: deriver)
         }
     }
+
+    /// Makes `link` a root of Nix's garbage collector for `path` (`nix-store --realise --add-root`:
+    /// the symlink, and Nix's own record of it under gcroots/auto).
+    func addRoot(_ path: StorePath, at link: String) throws {
+        var args = ["--realise", path.fullPath, "--add-root", link]
+        if let store { args = ["--store", store] + args }
+        let run = try Tool.capture(["nix-store"] + args)
+        guard run.status == 0 else { throw CommandFailure("nix-store --add-root \(link) failed: \(run.lastErrorLine)") }
+    }
 }

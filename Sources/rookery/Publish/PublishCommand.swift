@@ -57,7 +57,8 @@ struct PublishCommand: ParsableCommand {
         do {
             let secret = try NixSecretKey(parsing: String(decoding: try FileIO.read(key, limit: 4096), as: UTF8.self))
             let roots = try toplevels.map { try StorePath($0) }
-            let closure = try NixQuery(store: store).closure(of: roots)
+            let nix = NixQuery(store: store)
+            let closure = try nix.closure(of: roots)
             // A chroot store is a folder; the default store is the machine's own /.
             let storeRoot = StoreRoot(root: store.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/")
             let layout = try ChunkLayout(chunkSize: chunkSize)
@@ -80,7 +81,19 @@ struct PublishCommand: ParsableCommand {
                 of: closure, toplevels: roots, store: storeRoot, layout: layout, createdAt: createdAt, label: label,
                 signingKeys: [secret], earlier: earlier)
             let signed = SignedManifest.sign(manifest, with: [secret])
-            let file = try seedState.store(signed)
+            // Rooted before it can be served: raven's garbage collector keeps the closure until
+            // the manifest is removed (replaced, --keep). A failure leaves neither behind.
+            let file: String
+            do {
+                try FileIO.createDirectories(seedState.gcRootsDirectory)
+                for (n, top) in roots.enumerated() {
+                    try nix.addRoot(top, at: seedState.gcRoot(of: signed.id, toplevel: n))
+                }
+                file = try seedState.store(signed)
+            } catch {
+                try? seedState.remove(signed.id)
+                throw error
+            }
             // A chunk that repeats (identical files, runs of zeros) is fetched once.
             let table = ChunkTable(manifest: manifest)
             let replaced = Republishing.replaced(by: manifest, among: mine).filter { $0 != signed.id }
