@@ -47,7 +47,7 @@ struct FetchCommand: ParsableCommand {
         let path: StorePath
         do {
             keys = try trustedKeys.map { try NixPublicKey(parsing: $0) }
-            path = try StorePath(toplevel)
+            path = try ToplevelArgument.storePath(toplevel)
         } catch {
             throw CommandFailure(error)
         }

@@ -53,7 +53,7 @@ struct PeerCommand: ParsableCommand {
         do {
             keys = try trustedKeys.map { try NixPublicKey(parsing: $0) }
             for t in toplevels.isEmpty ? Self.systems(root: root) : toplevels {
-                let p = try StorePath(t)
+                let p = try ToplevelArgument.storePath(t)
                 if !paths.contains(p) { paths.append(p) }
             }
         } catch {

@@ -135,6 +135,26 @@ import Testing
         #expect(try valid(dependency))
     }
 
+    /// TOPLEVEL as Nix takes it: a link to a store path (`./result`, a profile's generation link,
+    /// relative links among them) names that path; anything else is refused with one line.
+    @Test func aToplevelMayBeALinkToIt() throws {
+        let f = try SeedFixture()
+        let profiles = f.scratch.tmp.sub("profiles")
+        try FileManager.default.createDirectory(atPath: profiles, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(
+            atPath: profiles + "/system-1-link", withDestinationPath: f.closure.toplevel)
+        try FileManager.default.createSymbolicLink(atPath: profiles + "/system", withDestinationPath: "system-1-link")
+        let out = try publish(f, key: f.scratch.tmp.sub("sk"), toplevel: profiles + "/system")
+        #expect(out.contains("replaces 1 earlier"), "the same closure as the fixture's: \(out)")
+        #expect(try stored(f).map { $0.toplevels.map(\.fullPath) } == [[f.closure.toplevel]])
+        let refused = try NixTool.run(
+            try NixTool.rookeryExecutable,
+            ["publish", "--state", f.state, "--store", f.scratch.store, "--key", f.scratch.tmp.sub("sk"), profiles],
+            environment: NixTool.environment(home: f.scratch.home))
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("is neither a store path nor a symbolic link to one"), "\(refused.stderr)")
+    }
+
     /// A label every reader accepts, on one line: a longer one was signed and stored, then skipped
     /// by the seed and refused by every agent (the manifest's limit is 1024 bytes).
     @Test func labelsAreOneLineWithinTheManifestsLimit() throws {

@@ -12,7 +12,7 @@ struct PublishCommand: ParsableCommand {
         commandName: "publish",
         abstract: "Publish the signed manifest of the closure of TOPLEVEL… into the seed's state folder.")
 
-    @Argument(help: "Store paths whose closures to publish (a system's toplevel).")
+    @Argument(help: "Store paths whose closures to publish (a system's toplevel), or links to them (./result).")
     var toplevels: [String]
 
     @Option(help: "The seed's state folder.")
@@ -56,7 +56,7 @@ struct PublishCommand: ParsableCommand {
     func run() throws {
         do {
             let secret = try NixSecretKey(parsing: String(decoding: try FileIO.read(key, limit: 4096), as: UTF8.self))
-            let roots = try toplevels.map { try StorePath($0) }
+            let roots = try toplevels.map { try ToplevelArgument.storePath($0) }
             let nix = NixQuery(store: store)
             let closure = try nix.closure(of: roots)
             // A chroot store is a folder; the default store is the machine's own /.
