@@ -70,7 +70,10 @@ struct StatusCommand: ParsableCommand {
     }
 
     private func fetch(_ address: SocketAddress) throws -> HTTPMessage {
-        let response = try HTTPClient.get(address, path: "/status")
+        let response: HTTPMessage
+        do { response = try HTTPClient.get(address, path: "/status") } catch {
+            throw CommandFailure("\(address)/status: \(error)")  // which node: status may watch a peer
+        }
         guard response.status == 200 else { throw CommandFailure("\(address)/status answered \(response.status)") }
         return response
     }

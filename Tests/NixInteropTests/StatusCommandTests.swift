@@ -90,6 +90,6 @@ import Testing
         #expect(!plain.stdoutText.contains("\u{1B}"))
         let unreachable = try NixTool.run(rookery, ["status", "--seed", "127.0.0.1:1", "--once"])
         #expect(unreachable.status != 0)
-        #expect(unreachable.stderr.contains("cannot connect"))
+        #expect(unreachable.stderr.contains("127.0.0.1:1/status: cannot connect"), "\(unreachable.stderr)")
     }
 }
