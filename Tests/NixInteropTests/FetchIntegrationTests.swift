@@ -144,6 +144,11 @@ final class SeedFixture {
         let requisites = try NixTool.nix(
             "nix-store", ["--store", root, "-qR", f.closure.toplevel], home: f.scratch.home)
         #expect(Set(requisites.stdoutText.split(separator: "\n").map(String.init)) == Set(f.closure.paths))
+        // liba refers to itself (as binaries with an RPATH into their own output do): registered so.
+        let liba = try #require(f.closure.paths.first { $0.hasSuffix("-liba") })
+        let references = try NixTool.nix(
+            "nix-store", ["--store", root, "-q", "--references", liba], home: f.scratch.home)
+        #expect(references.stdoutText.split(separator: "\n").contains(Substring(liba)), "\(references.stdoutText)")
         // The restored tree equals the source store, path by path.
         for path in f.closure.paths {
             // `--dump` takes a file system path: the real one under each root.

@@ -12,7 +12,8 @@ public struct NixClosure {
     /// toplevel is laid out like a NixOS system's (`init`, `kernel` and `initrd` links,
     /// `kernel-params`), so raven lists it as bootable. Both libraries hold the same 512 KiB of
     /// zeros, so chunks repeat within a path and across paths, as in real closures (identical
-    /// files, zero-filled regions). `salt` makes the paths new.
+    /// files, zero-filled regions), and liba refers to itself, as most binaries with an RPATH
+    /// into their own output do. `salt` makes the paths new.
     public static func build(store: String, home: String, scratch: String, salt: String = "", blobKiB: Int = 64) throws
         -> NixClosure
     {
@@ -35,7 +36,7 @@ public struct NixClosure {
                 inherit name; system = builtins.currentSystem; builder = "${bb}/bin/sh";
                 args = [ "-c" script ]; PATH = "${bb}/bin"; salt = "\(salt)";
               };
-              libA = mk "liba" "mkdir -p $out/lib; echo liba > $out/lib/a.so; head -c \(blobKiB * 1024) /dev/urandom > $out/lib/blob; head -c 524288 /dev/zero > $out/lib/zeros";
+              libA = mk "liba" "mkdir -p $out/lib; echo liba > $out/lib/a.so; echo $out > $out/lib/self; head -c \(blobKiB * 1024) /dev/urandom > $out/lib/blob; head -c 524288 /dev/zero > $out/lib/zeros";
               libB = mk "libb" "mkdir -p $out/lib $out/share; echo ${libA} > $out/share/deps; ln -s ${libA}/lib/a.so $out/lib/a.so; head -c 524288 /dev/zero > $out/share/zeros";
               app = mk "app" "mkdir -p $out/bin; echo '#!${bb}/bin/sh' > $out/bin/app; echo 'cat ${libB}/share/deps' >> $out/bin/app; chmod +x $out/bin/app";
               linux = mk "linux" "mkdir -p $out; echo not-a-kernel > $out/bzImage";
