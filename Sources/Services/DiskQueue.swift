@@ -150,6 +150,16 @@ final class DiskQueue {
         return store.run { (try? $0.read(id)) ?? nil }
     }
 
+    /// Whether a path already in the store holds chunk `id` intact. Files on this disk may have
+    /// been altered since Nix registered them; what a restore takes from them must match its
+    /// signed id, as every fetched chunk does.
+    func storeHoldsIntact(_ id: ChunkID) -> Bool { Self.intact(id, from: store) != nil }
+
+    private static func intact(_ id: ChunkID, from store: Locked<ChunkServer>) -> [UInt8]? {
+        guard let bytes = store.run({ (try? $0.read(id)) ?? nil }), ChunkID(of: bytes) == id else { return nil }
+        return bytes
+    }
+
     /// A chunk's bytes while its store job is not done yet.
     func unwrittenChunk(_ id: ChunkID) -> [UInt8]? { unwritten[id].map { Array($0.data) } }
 
@@ -213,7 +223,7 @@ final class DiskQueue {
 
     /// Runs the jobs in order, each under the lane's lock (a peer's read waits for one job at
     /// most); the first error stops them. A restore takes a chunk it shares with a path already
-    /// on disk from the store.
+    /// on disk from the store, if it is intact there.
     private static func run(
         _ jobs: [Job], _ cache: Locked<ChunkCache>, _ store: Locked<ChunkServer>, _ delayMicroseconds: UInt32
     ) -> String? {
@@ -225,7 +235,7 @@ final class DiskQueue {
                     case .store(let id, let data):
                         try cache.write(id, data)
                     case .restore(let path):
-                        try cache.restore(path) { id in store.run { (try? $0.read(id)) ?? nil } }
+                        try cache.restore(path) { id in intact(id, from: store) }
                     }
                     return nil
                 } catch {

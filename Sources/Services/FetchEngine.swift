@@ -488,6 +488,12 @@ public final class FetchEngine {
             let cached = try disk.plan(manifest, paths: wanted, storeNames: inStore)
             report.chunksReused = cached.count
             var holding = table.chunks(ofPaths: present)
+            // A chunk a wanted path shares with a path already here is not fetched: the restore
+            // takes it from that path's file. Checked now against its signed id, as every chunk that
+            // reaches a new path is: an altered file on this disk is fetched from the swarm instead.
+            for i in table.chunks(ofPaths: wanted).intersection(holding) where !disk.storeHoldsIntact(table.ids[i]) {
+                holding.remove(i)
+            }
             for id in cached { if let i = table.index(of: id) { holding.insert(i) } }
             perform(client!.plan(wantedPaths: wanted, holding: holding, now: loop.nowMilliseconds))
         } catch {

@@ -157,7 +157,8 @@ final class SeedFixture {
             let theirs = try NixTool.nix(
                 "nix-store", ["--store", f.scratch.store, "--dump", f.scratch.store + path], home: f.scratch.home
             ).stdout
-            #expect(ours == theirs, "\(path)")
+            let same = ours == theirs  // (a failed #expect on the arrays prints them whole)
+            #expect(same, "\(path)")
         }
         #expect(f.storeEntries(root) == f.closure.paths.map { ($0 as NSString).lastPathComponent }.sorted())
         // A second run finds everything present and fetches nothing.
@@ -169,8 +170,10 @@ final class SeedFixture {
 
     /// A root that already holds a path sharing chunks with a path it lacks, as in a delta boot
     /// (here the closure's zeros, in both libraries): the shared chunks are not fetched but taken
-    /// from the path on disk, even where the manifest lists them first in the missing path.
-    @Test func chunksSharedWithAPathAlreadyThereAreTakenFromIt() throws {
+    /// from the path on disk, even where the manifest lists them first in the missing path. If
+    /// that path's files were altered on this disk (a tampered lab PC), the shared chunks no
+    /// longer match their ids and are fetched: the alteration does not reach the new path.
+    @Test(arguments: [false, true]) func chunksSharedWithAPathAlreadyThereAreTakenFromIt(altered: Bool) throws {
         let f = try SeedFixture()
         let manifest = try f.manifest()
         let libraries = manifest.paths.indices.filter { ["liba", "libb"].contains(manifest.paths[$0].storePath.name) }
@@ -181,19 +184,32 @@ final class SeedFixture {
         let name = manifest.paths[there].storePath.baseName
         let copy = try NixTool.run("/bin/cp", ["-a", f.scratch.store + "/nix/store/" + name, root + "/nix/store/"])
         try #require(copy.status == 0, "\(copy.stderr)")
+        if altered {
+            let dir = root + "/nix/store/" + name
+            let zeros = try #require(FileManager.default.subpaths(atPath: dir)?.first { $0.hasSuffix("zeros") })
+            let chmod = try NixTool.run("/bin/chmod", ["-R", "u+w", dir])
+            try #require(chmod.status == 0)
+            try Data(repeating: 1, count: 524_288).write(to: URL(fileURLWithPath: dir + "/" + zeros))
+        }
         let result = try f.runAgent(root: root)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdoutText.contains("(1 were present)"), "\(result.stdoutText)")
         let table = ChunkTable(manifest: manifest)
         let held = table.chunks(ofPaths: [there])
-        let lacking = table.chunks(ofPaths: manifest.paths.indices.filter { $0 != there }).subtracting(held)
-        #expect(!held.isDisjoint(with: table.chunks(ofPaths: [libraries[0]])), "the libraries share chunks")
-        #expect(AgentReport(result.stdoutText)["bytes"] == table.bytes(of: lacking), "\(result.stdoutText)")
-        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
-        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
-        let verify = try NixTool.nix(
-            "nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
-        #expect(!verify.stderr.contains("modified"), "\(verify.stderr)")
+        let needed = table.chunks(ofPaths: manifest.paths.indices.filter { $0 != there })
+        let shared = needed.intersection(held)
+        #expect(shared.count == 1, "the libraries share one chunk: 64 KiB of zeros")
+        let fetched = altered ? needed : needed.subtracting(held)
+        #expect(AgentReport(result.stdoutText)["bytes"] == table.bytes(of: fetched), "\(result.stdoutText)")
+        // Every fetched path is byte for byte the seed's.
+        for p in manifest.paths.indices where p != there {
+            let path = manifest.paths[p].storePath.fullPath
+            let ours = try NixTool.nix("nix-store", ["--store", root, "--dump", root + path], home: f.scratch.home)
+            let theirs = try NixTool.nix(
+                "nix-store", ["--store", f.scratch.store, "--dump", f.scratch.store + path], home: f.scratch.home)
+            let same = ours.stdout == theirs.stdout  // (a failed #expect on the arrays prints them whole)
+            #expect(same, "\(path) differs from the seed's")
+        }
     }
 
     @Test func untrustedOrTamperedManifestIsRefusedBeforeAnythingIsWritten() throws {
