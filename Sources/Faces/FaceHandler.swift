@@ -4,7 +4,6 @@ import Foundation
 import HTTP
 import Runtime
 import Services
-import Sodium
 import Store
 import Swarm
 
@@ -46,12 +45,14 @@ public final class FaceHandler: HTTPHandler {
             cache: cache,
             prepare: {
                 for (i, engine) in engines.enumerated() where !added.contains(i) {
-                    guard let manifest = engine.manifest else { continue }
+                    guard let manifest = engine.manifest, let id = engine.manifestID, let table = engine.table else {
+                        continue
+                    }
                     added.insert(i)
                     cache.add(manifest)
                     // What this peer holds of it: the paths on disk (a booted system does not change).
                     held[i] = SwarmStatus.Holding(
-                        manifest: manifest, id: Blake2b256.hash(manifest.encode()).hex,
+                        table: table, id: id.hex,
                         present: manifest.paths.indices.filter { store.exists(manifest.paths[$0].storePath) })
                 }
             },

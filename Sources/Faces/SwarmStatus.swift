@@ -68,9 +68,8 @@ extension SwarmStatus {
         public var chunks: Int
         public var bytes: UInt64
 
-        /// `present`: the paths of `manifest` on this node's disk.
-        public init(manifest: Manifest, id: String, present: some Sequence<Int>) {
-            let table = ChunkTable(manifest: manifest)
+        /// `present`: the paths of the manifest (numbered by `table`) on this node's disk.
+        public init(table: ChunkTable, id: String, present: some Sequence<Int>) {
             let mine = table.chunks(ofPaths: present)
             self.manifest = id
             tableChunks = table.count

@@ -7,6 +7,7 @@
 // the Nix registration when everything is on disk.
 import NixFormats
 import Runtime
+import Sodium
 import Store
 import Swarm
 
@@ -138,6 +139,9 @@ public final class FetchEngine {
     public private(set) var servingAddress: SocketAddress?
     /// The verified manifest, once it arrived.
     public var manifest: Manifest? { client?.manifest }
+    /// The manifest's id and chunk table, once the manifest is trusted.
+    public var manifestID: Digest256? { client?.manifestID }
+    public var table: ChunkTable? { client?.table }
     /// Chunk counts and bytes so far (by source, served).
     public var statistics: SwarmClient.Statistics { client?.statistics ?? SwarmClient.Statistics() }
 
