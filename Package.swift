@@ -91,7 +91,7 @@ let package = Package(
             name: "rookery-bench", dependencies: ["NixFormats", "Store", "Sodium", "Swarm"],
             path: "Benchmarks/rookery-bench"),
 
-        .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium", "Swarm"], path: "Tests/Support"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),

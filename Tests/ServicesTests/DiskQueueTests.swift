@@ -34,9 +34,7 @@ import Testing
                 var sink = MemorySink()
                 try NarDumper().dump(path: file, to: &sink)
                 let nar = sink.bytes
-                let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { i in
-                    ChunkID(of: nar[Self.range(i, layout, nar.count)])
-                }
+                let ids = chunkIDs(of: nar, layout: layout)
                 let storePath = try StorePath("/nix/store/" + String(repeating: "b", count: 32) + "-blob\(n)")
                 nars.append(nar)
                 paths.append(

@@ -25,10 +25,7 @@ private struct CacheFixture {
         let nar = try narOf(tmp.sub("src/root"))
         self.nar = nar
         let layout = try ChunkLayout(chunkSize: 64 * 1024)
-        let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { i in
-            let r = layout.range(of: i, narSize: UInt64(nar.count))
-            return ChunkID(of: nar[Int(r.lowerBound)..<Int(r.upperBound)])
-        }
+        let ids = chunkIDs(of: nar, layout: layout)
         let storePath = try StorePath("/nix/store/" + String(repeating: "a", count: 32) + "-tree")
         let p = ManifestPath(
             storePath: storePath, narHash: SHA256.hash(nar), narSize: UInt64(nar.count), references: [], chunks: ids)
@@ -149,10 +146,7 @@ private struct CacheFixture {
         #expect(FileManager.default.createFile(atPath: tmp.sub("zeros"), contents: Data(count: 4 * 65536 + 100)))
         let nar = try narOf(tmp.sub("zeros"))
         let layout = try ChunkLayout(chunkSize: 64 * 1024)
-        let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { i in
-            let r = layout.range(of: i, narSize: UInt64(nar.count))
-            return ChunkID(of: nar[Int(r.lowerBound)..<Int(r.upperBound)])
-        }
+        let ids = chunkIDs(of: nar, layout: layout)
         let zero = ChunkID(of: [UInt8](repeating: 0, count: 65536))
         #expect(ids.filter { $0 == zero }.count == 3, "chunks 1–3 are all zeros")
         let paths = try ["a", "b"].map { name in

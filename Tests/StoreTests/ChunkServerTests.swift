@@ -24,10 +24,7 @@ import Testing
                 name, [.file("data", (0..<(70_000 + 9000 * i)).map { UInt8(truncatingIfNeeded: $0 * (i + 7)) })])
             try TreeBuilder.build(dir, at: root.storeDirectory)
             let nar = try narOf(root.realPath(storePath))
-            let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { c in
-                let r = layout.range(of: c, narSize: UInt64(nar.count))
-                return ChunkID(of: nar[Int(r.lowerBound)..<Int(r.upperBound)])
-            }
+            let ids = chunkIDs(of: nar, layout: layout)
             paths.append(
                 ManifestPath(
                     storePath: storePath, narHash: SHA256.hash(nar), narSize: UInt64(nar.count), references: [],
@@ -70,10 +67,7 @@ import Testing
             let base = String(repeating: name, count: 32) + "-same"
             try TreeBuilder.build(.file(base, data), at: tmp.sub("src"))
             nar = try narOf(tmp.sub("src/" + base))
-            let ids = (0..<layout.chunkCount(narSize: UInt64(nar.count))).map { c in
-                let r = layout.range(of: c, narSize: UInt64(nar.count))
-                return ChunkID(of: nar[Int(r.lowerBound)..<Int(r.upperBound)])
-            }
+            let ids = chunkIDs(of: nar, layout: layout)
             paths.append(
                 ManifestPath(
                     storePath: try StorePath("/nix/store/" + base), narHash: SHA256.hash(nar),
