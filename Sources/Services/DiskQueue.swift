@@ -5,10 +5,10 @@
 // lanes in turn, each with its own chunk cache behind its own lock: a lane runs its jobs in the
 // order added, a batch at a time on libuv's pool, and lanes run side by side (ext4 creates files
 // in parallel; each path's jobs stay in one lane, in order). The loop thread takes a lane's lock
-// only to read a chunk for a peer, and to tidy up at the end, when nothing runs. At
-// most `maxBytes` of chunk data wait: past it the engine holds verdicts back, so no new requests
-// go out until the disk catches up. A crash loses what waits (verified, announced, not yet on
-// disk): the rerun fetches it again, as it does what was on the wire.
+// only to read a chunk for a peer. At most `maxBytes` of chunk data wait: past it the engine
+// holds verdicts back, so no new requests go out until the disk catches up. A crash loses what
+// waits (verified, announced, not yet on disk): the rerun fetches it again, as it does what was
+// on the wire.
 import Glibc
 import NixFormats
 import Runtime
@@ -162,16 +162,6 @@ final class DiskQueue {
 
     /// A chunk's bytes while its store job is not done yet.
     func unwrittenChunk(_ id: ChunkID) -> [UInt8]? { unwritten[id].map { Array($0.data) } }
-
-    /// Drops the cache files of `paths` (restored: the store serves their chunks now) and the
-    /// lanes' staging folders, empty now.
-    func tidy(restored paths: [StorePath]) {
-        for path in paths {
-            guard let l = laneOfPath[path] else { continue }
-            lanes[l].cache.run { $0.remove(path) }
-        }
-        for lane in lanes { lane.cache.run { $0.removeEmptyStagingFolder() } }
-    }
 
     /// Drops what waits; running batches finish (a staging tree is never left half-renamed).
     func close() {

@@ -49,7 +49,7 @@ public final class FetchEngine {
             self.trustedKeys = trustedKeys
             self.toplevel = toplevel
             self.root = root
-            registrationPath = (root.root == "/" ? "" : root.root) + "/nix/var/rookery/registration"
+            registrationPath = root.rookeryDirectory + "/registration"
         }
     }
 
@@ -109,6 +109,9 @@ public final class FetchEngine {
     private var finishedAt: UInt64?
     private var lastServed: UInt64 = 0
     private var startedAt: UInt64 = 0
+    /// Held from the manifest's verdict to the end: one fetch at a time into a root (none for a
+    /// node that only serves, which writes nothing).
+    private var rootLock: RootLock?
     /// Received chunks on their way to a verdict (libuv's pool hashes them, several at a time).
     private var hashing: ChunkHashQueue!
     /// Verified chunks and finished paths on their way to disk (libuv's pool, in order).
@@ -458,6 +461,10 @@ public final class FetchEngine {
             return fail("the manifest does not contain \(configuration.toplevel)")
         }
         closure = manifest.closure(of: top)
+        if !configuration.servesOnly {
+            // Taken once the manifest is trusted: a refused manifest leaves the root untouched.
+            do { rootLock = try RootLock(configuration.root) } catch { return fail("\(error)") }
+        }
         store.add(manifest)
         guard let table = client?.table else { return fail("the manifest has no chunk table") }
         var wanted: [Int] = []
@@ -551,9 +558,10 @@ public final class FetchEngine {
         guard outcome == nil else { return }
         if let client { report.swarm = client.statistics }
         report.peakResidentKiB = ProcessStatus.peakResidentKiB
-        if case .finished = result, !configuration.servesOnly, let manifest = client?.manifest {
-            // Restored paths serve their chunks from the store now; the cache copies go.
-            disk.tidy(restored: closure.map { manifest.paths[$0].storePath })
+        if case .finished = result, !configuration.servesOnly {
+            // Every path is in the store and serves its chunks from there: what is left in the
+            // chunk cache and the staging folders (a crashed fetch's, of any closure) goes.
+            ChunkCache.removeAll(root: configuration.root)
         }
         if case .finished = result { outcome = .finished(report) } else { outcome = result }
         timer?.close()
@@ -565,6 +573,7 @@ public final class FetchEngine {
         listener?.close()
         listener = nil
         gate.close()
+        rootLock = nil
         for link in links.values {
             link.sender.close()
             link.connection.close()

@@ -80,7 +80,7 @@ public final class ChunkCache {
         self.checksNarHash = checksNarHash
         self.maxImports = maxImports
         stagingDirectory = root.storeDirectory + "/" + Self.stagingFolders + "/\(lane)"
-        directory = (root.root == "/" ? "" : root.root) + "/nix/var/rookery/chunks"
+        directory = root.rookeryDirectory + "/chunks"
     }
 
     deinit {
@@ -222,19 +222,13 @@ public final class ChunkCache {
         }
     }
 
-    /// Removes this cache's staging folder, and the folder of all lanes' when it is the last, if
-    /// empty (a fetch that ended unfinished leaves its trees there for the next to salvage).
-    public func removeEmptyStagingFolder() {
-        _ = rmdir(stagingDirectory)
-        _ = rmdir(root.storeDirectory + "/" + Self.stagingFolders)
-    }
-
-    /// Drops a path's cache file (its chunks are served from the store once it is restored).
-    public func remove(_ path: StorePath) {
-        guard let n = assemblyOf[path], assemblies[n].hasFile else { return }
-        _ = unlink(assemblies[n].file)
-        assemblies[n].inFile = []
-        assemblies[n].hasFile = false
+    /// Empties `root`'s chunk cache and staging folders, whatever is in them. For a fetch that
+    /// finished (every path it planned is in the store) and holds the root's lock (no other fetch
+    /// uses them): what a crashed fetch of another closure left goes too, which nothing else would
+    /// ever remove (Nix's garbage collector passes over names that are not store paths).
+    public static func removeAll(root: StoreRoot) {
+        try? FileIO.removeTree(root.rookeryDirectory + "/chunks")
+        try? FileIO.removeTree(root.storeDirectory + "/" + stagingFolders)
     }
 
     private func feed(_ a: Assembly, _ data: ArraySlice<UInt8>) throws(StoreError) {
@@ -272,6 +266,14 @@ public final class ChunkCache {
         importing -= 1
         try importer.commit(expected: a.expected)
         a.restored = true
+        // The store serves its chunks now. Kept to the end of the fetch, the cache files of
+        // restored paths held up to a second copy of the closure on the disk (chunks from peers
+        // come in any order, and each early one waits in its path's file).
+        if a.hasFile {
+            _ = unlink(a.file)
+            a.inFile = []
+            a.hasFile = false
+        }
     }
 
     private func writeToFile(_ a: Assembly, _ offset: UInt64, _ data: ArraySlice<UInt8>) throws(StoreError) {

@@ -27,6 +27,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case chunkMissing(path: String, chunk: String)
     /// A manifest that would not read back as every seed and agent reads it.
     case unreadableManifest(reason: String)
+    /// Another process holds the root's lock: a fetch into the same root is running.
+    case rootBusy(lock: String)
 
     public var description: String {
         switch self {
@@ -43,6 +45,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .toolTimedOut(let t, let s): "\(t) did not finish within \(s) s and was killed"
         case .chunkMissing(let p, let c): "chunk \(c) of '\(p)' is not on this machine"
         case .unreadableManifest(let r): "the manifest would not read back (seeds and agents would refuse it): \(r)"
+        case .rootBusy(let l): "another fetch into this root is running (it holds '\(l)')"
         }
     }
 

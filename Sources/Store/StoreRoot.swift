@@ -16,6 +16,9 @@ public struct StoreRoot: Sendable {
     /// `<root>/nix/store`.
     public var storeDirectory: String { (root == "/" ? "" : root) + StorePath.storeDirectory }
 
+    /// `<root>/nix/var/rookery`: a fetch's chunk cache, registration and lock.
+    public var rookeryDirectory: String { (root == "/" ? "" : root) + "/nix/var/rookery" }
+
     /// Where `path` lives on disk.
     public func realPath(_ path: StorePath) -> String { storeDirectory + "/" + path.baseName }
 

@@ -458,6 +458,32 @@ final class SeedFixture {
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
     }
 
+    /// Two fetches into one root failed each other half-way ("mkdir …: File exists", "rename …:
+    /// No such file or directory"). The second is refused at once with one line naming the lock,
+    /// and the first finishes.
+    @Test func aSecondFetchIntoOneRootIsRefusedWhileTheFirstRuns() throws {
+        let f = try SeedFixture(blobKiB: 4 * 1024)
+        let root = f.scratch.tmp.sub("root")
+        let first = try RunningProcess(
+            try NixTool.rookeryExecutable,
+            [
+                "fetch", "--seed", f.address, "--trusted-key", f.publicKey, "--root", root,
+                "--fault-slow-disk-us", "20000", f.closure.toplevel,
+            ])
+        // It holds the lock from when its manifest is trusted, before its first chunk is on disk.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && ChunkCacheProbe.allocatedBytes(root) == 0 { usleep(2000) }
+        let second = try f.runAgent(root: root)
+        #expect(second.status == 1)
+        #expect(
+            second.stderr
+                == "rookery-agent: another fetch into this root is running (it holds '\(root)/nix/var/rookery/lock')\n")
+        #expect(try first.waitForExit() == 0, "the first fetch was cut short")
+        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
+        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
+        try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+    }
+
     @Test func killedAgentResumesWithoutRefetchingVerifiedChunks() throws {
         let f = try SeedFixture(blobKiB: 48 * 1024)
         let root = f.scratch.tmp.sub("root")
@@ -507,11 +533,21 @@ final class SeedFixture {
         let expectedReused = UInt64(reused.count)
         let expectedBytes = fetched.values.reduce(0, +)
         #expect(expectedReused > 0)
+        // What an earlier crashed fetch of another closure left: a cache file, and a half-written
+        // tree in a lane folder this fetch does not have. Nothing else would ever remove them.
+        let other = String(repeating: "d", count: 32) + "-other"
+        let cache = ChunkCacheProbe.directory(root)
+        let staging = root + "/nix/store/.rookery-staging"
+        try Data(count: 4096).write(to: URL(fileURLWithPath: cache + "/" + other + ".nar"))
+        try FileManager.default.createDirectory(atPath: staging + "/9/" + other, withIntermediateDirectories: true)
         let rerun = try f.runAgent(root: root)
         try #require(rerun.status == 0, "\(rerun.stderr)")
         let report = AgentReport(rerun.stdoutText)
         #expect(report["reused"] == expectedReused, "\(rerun.stdoutText)")
         #expect(report["bytes"] == expectedBytes, "\(rerun.stdoutText)")
+        // The finished fetch leaves no chunk cache and no staging folder, its own or others'.
+        #expect(!FileManager.default.fileExists(atPath: cache))
+        #expect(!FileManager.default.fileExists(atPath: staging))
         let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
