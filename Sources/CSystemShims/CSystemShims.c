@@ -37,3 +37,17 @@ int rookery_interface_up(const char *name) {
 int rookery_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE) == 0 ? 0 : -errno;
 }
+
+#include <sys/vfs.h>
+
+int rookery_file_system_type(const char *path, long long *type) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return -errno;
+    *type = (long long)fs.f_type;
+    return 0;
+}
+
+int rookery_punch_hole(int fd, long long offset, long long length) {
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) != 0) return -errno;
+    return 0;
+}

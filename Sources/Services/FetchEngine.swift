@@ -498,6 +498,15 @@ public final class FetchEngine {
             try configuration.root.createStoreDirectory()
             let cached = try disk.plan(manifest, paths: wanted, storeNames: inStore)
             report.chunksReused = cached.count
+            // What the missing paths need on disk, less what a stopped fetch left of them.
+            let needed = wanted.reduce(UInt64(0)) { $0 + manifest.paths[$1].narSize }
+            let onDisk = table.bytes(of: cached.compactMap { table.index(of: $0) })
+            let space = try FreeSpace(of: configuration.root.storeDirectory)
+            if let line = space.shortfall(
+                needed: needed > onDisk ? needed - onDisk : 0, paths: wanted.count, root: configuration.root.root)
+            {
+                return fail(line)
+            }
             var holding = table.chunks(ofPaths: present)
             // A chunk a wanted path shares with a path already here is not fetched: the restore
             // takes it from that path's file. Checked now against its signed id, as every chunk that

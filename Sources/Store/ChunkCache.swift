@@ -12,6 +12,7 @@
 // into the store when complete: a path's mkdir and staging name then touch a small folder no
 // other lane writes to, and the store directory, whose lock every lane shares, sees one entry
 // added per path instead of three changes (1000 small paths fetched 5 % faster).
+import CSystemShims
 import Glibc
 import NixFormats
 import Sodium
@@ -257,9 +258,20 @@ public final class ChunkCache {
     /// Feeds the chunks that wait in the cache file right after what was fed; commits the path
     /// when it is complete.
     private func advance(_ a: Assembly) throws(StoreError) {
-        while a.fed < a.chunks.count && a.inFile.contains(a.fed) {
-            let range = a.ranges[a.fed]
-            try feed(a, try FileIO.read(a.file, at: range.lowerBound, count: Int(range.count))[...])
+        if a.fed < a.chunks.count && a.inFile.contains(a.fed) {
+            let fd = open(a.file, O_RDWR | O_CLOEXEC)
+            if fd < 0 { throw .lastSystem("open", a.file) }
+            defer { close(fd) }
+            while a.fed < a.chunks.count && a.inFile.contains(a.fed) {
+                let position = a.fed
+                let range = a.ranges[position]
+                try feed(a, try FileIO.read(fd: fd, at: range.lowerBound, count: Int(range.count), name: a.file)[...])
+                // Its bytes are in the staging tree now, so the file's copy goes: a path whose
+                // chunks came out of order took twice its size on the disk while it was restored
+                // (where the file system cannot punch holes, the copy stays until the restore).
+                a.inFile.remove(position)
+                _ = rookery_punch_hole(fd, Int64(range.lowerBound), Int64(range.count))
+            }
         }
         guard a.fed == a.chunks.count, let importer = a.importer else { return }
         a.importer = nil

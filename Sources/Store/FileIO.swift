@@ -47,10 +47,17 @@ public enum FileIO {
 
     /// `count` bytes of `path` from `offset` on, read straight into the new array.
     public static func read(_ path: String, at offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
+        let fd = try openForReading(path)
+        defer { close(fd) }
+        return try read(fd: fd, at: offset, count: count, name: path)
+    }
+
+    /// `count` bytes of the open file `fd` from `offset` on, read straight into the new array.
+    public static func read(fd: Int32, at offset: UInt64, count: Int, name: String) throws(StoreError) -> [UInt8] {
         var failure: StoreError?
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(StoreError) {
-                try read(path, at: offset, into: UnsafeMutableRawBufferPointer(buffer))
+                try read(fd: fd, at: offset, into: UnsafeMutableRawBufferPointer(buffer), name: name)
                 initialized = count
             } catch {
                 failure = error

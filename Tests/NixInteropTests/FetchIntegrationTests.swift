@@ -484,6 +484,45 @@ final class SeedFixture {
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
     }
 
+    /// A root whose disk cannot hold what it lacks: one line with the numbers before any chunk
+    /// is asked for, no store path written (it fetched until "No space left on device", and an
+    /// ENOSPC in the middle of a wave costs the swarm what it sent). With room, the same fetch
+    /// passes. The root is a tmpfs in a mount namespace of the fetch's own, gone when it ends.
+    @Test(.enabled(if: geteuid() == 0, "mounts a tmpfs")) func aRootWithoutRoomIsRefusedBeforeAnyChunk() throws {
+        let f = try SeedFixture()
+        let manifest = try f.manifest()
+        let nar = manifest.paths.reduce(UInt64(0)) { $0 + $1.narSize }
+        let root = f.scratch.tmp.sub("small-disk")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        func fetch(onTmpfsOf bytes: UInt64) throws -> ProcessResult {
+            let script = """
+                mount -t tmpfs -o size=\(bytes) rookery-test "$0" || exit 99
+                "$@"; rc=$?
+                echo "store entries: $(ls -A "$0/nix/store" 2>/dev/null | wc -l)"
+                exit $rc
+                """
+            return try NixTool.run(
+                "/usr/bin/unshare",
+                [
+                    "--mount", "/bin/sh", "-c", script, root, try f.agent, "--seed", f.address, "--trusted-key",
+                    f.publicKey, "--root", root, f.closure.toplevel,
+                ])
+        }
+        let refused = try fetch(onTmpfsOf: nar / 2)
+        #expect(refused.status == 1)
+        let needs = (nar + (1 << 20) - 1) >> 20
+        #expect(
+            refused.stderr.hasPrefix(
+                "rookery-agent: not enough space in \(root): the \(manifest.paths.count) missing store paths need "
+                    + "\(needs) MiB, "),
+            "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+        #expect(refused.stdoutText.contains("store entries: 0\n"), "\(refused.stdoutText)")
+        let fits = try fetch(onTmpfsOf: nar + (4 << 20))
+        #expect(fits.status == 0, "\(fits.stderr)")
+        #expect(fits.stdoutText.contains("store entries: \(manifest.paths.count)\n"), "\(fits.stdoutText)")
+    }
+
     @Test func killedAgentResumesWithoutRefetchingVerifiedChunks() throws {
         let f = try SeedFixture(blobKiB: 48 * 1024)
         let root = f.scratch.tmp.sub("root")
