@@ -35,7 +35,7 @@ public final class BinaryCacheFace {
         }
         if path.hasSuffix(".narinfo"), path.hasPrefix("/"), !path.dropFirst().contains("/") {
             let hashPart = path.dropFirst().dropLast(".narinfo".count)
-            guard let entry = index.path(hashPart: hashPart), store.exists(entry.info.storePath) else {
+            guard let entry = index.path(hashPart: hashPart), store.looksWhole(entry.info.storePath) else {
                 return .notFound
             }
             let text = BinaryCacheIndex.narInfo(entry.info, signatures: signatures(entry)).render()
@@ -45,7 +45,9 @@ public final class BinaryCacheFace {
             let name = path.dropFirst("/nar/".count).dropLast(".nar".count)
             // Any path with this NAR that is on this disk will do: the bytes are the same.
             guard !name.contains("/"),
-                let info = index.paths(narHash: name).lazy.map(\.info).first(where: { self.store.exists($0.storePath) })
+                let info = index.paths(narHash: name).lazy.map(\.info).first(where: {
+                    self.store.looksWhole($0.storePath)
+                })
             else {
                 return .notFound
             }

@@ -53,7 +53,7 @@ public final class FaceHandler: HTTPHandler {
                     // What this peer holds of it: the paths on disk (a booted system does not change).
                     held[i] = SwarmStatus.Holding(
                         table: table, id: id.hex,
-                        present: manifest.paths.indices.filter { store.exists(manifest.paths[$0].storePath) })
+                        present: manifest.paths.indices.filter { store.looksWhole(manifest.paths[$0].storePath) })
                 }
             },
             describe: { counters, connections in

@@ -56,6 +56,8 @@ public final class FetchEngine {
     public struct Report: Sendable {
         public var paths = 0
         public var pathsAlreadyPresent = 0
+        /// Paths found cut short at their final name, set aside and fetched.
+        public var pathsIncomplete = 0
         public var chunksReused = 0
         public var narBytes: UInt64 = 0
         public var swarm = SwarmClient.Statistics()
@@ -78,6 +80,7 @@ public final class FetchEngine {
             let fields: [(String, String)] = [
                 ("chunks", "\(chunksFetched)"), ("bytes", "\(bytesFetched)"), ("seed_bytes", "\(swarm.bytesFromSeed)"),
                 ("peer_bytes", "\(swarm.bytesFromPeers)"), ("reused", "\(chunksReused)"),
+                ("incomplete", "\(pathsIncomplete)"),
                 ("served_bytes", "\(swarm.bytesServed)"), ("banned", "\(swarm.peersBanned)"),
                 ("stalls", "\(swarm.stalls)"), ("duplicates", "\(swarm.duplicateChunks)"),
                 ("manifest_ms", "\(manifestMilliseconds)"), ("first_chunk_ms", "\(firstChunkMilliseconds)"),
@@ -469,22 +472,34 @@ public final class FetchEngine {
         guard let table = client?.table else { return fail("the manifest has no chunk table") }
         var wanted: [Int] = []
         var present: [Int] = []
-        // One listing of the store, not a stat per path of the manifest (the cache reads it too).
-        let inStore: Set<String>
+        // One listing of the store, not a stat per path of the manifest (the cache reads it too);
+        // a stat for each path found, whose tree may have been cut short by Nix.
+        var inStore: Set<String>
         do { inStore = try FileIO.names(in: configuration.root.storeDirectory) } catch { return fail("\(error)") }
-        func exists(_ p: Int) -> Bool { inStore.contains(manifest.paths[p].storePath.baseName) }
+        func whole(_ p: Int) -> Bool {
+            let path = manifest.paths[p].storePath
+            return inStore.contains(path.baseName) && configuration.root.looksWhole(path)
+        }
         for i in closure {
             report.narBytes += manifest.paths[i].narSize
-            if exists(i) {
+            let path = manifest.paths[i].storePath
+            if whole(i) {
                 present.append(i)
             } else if !configuration.servesOnly {
+                if inStore.contains(path.baseName) {
+                    // Partial: fetched as missing, with what in it matches its chunks.
+                    do { try ChunkCache.setAside(path, root: configuration.root) } catch { return fail("\(error)") }
+                    inStore.remove(path.baseName)
+                    inStore.insert(ChunkCache.stagingFolders)
+                    report.pathsIncomplete += 1
+                }
                 wanted.append(i)
             }
         }
         // Other paths of the manifest that happen to be here are served too.
         let closureSet = Set(closure)
         for i in manifest.paths.indices where !closureSet.contains(i) {
-            if exists(i) { present.append(i) }
+            if whole(i) { present.append(i) }
         }
         if configuration.servesOnly {
             report.paths = present.count

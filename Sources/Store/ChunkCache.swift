@@ -223,6 +223,17 @@ public final class ChunkCache {
         }
     }
 
+    /// Moves a partial tree at `path`'s final name (see `StoreRoot.looksWhole`) into the staging
+    /// folders, as a crashed fetch's tree: the plan keeps the chunks in it that match their ids,
+    /// the path is fetched as a missing one, and a finished fetch removes what is left.
+    public static func setAside(_ path: StorePath, root: StoreRoot) throws(StoreError) {
+        let folder = root.storeDirectory + "/" + stagingFolders + "/found"
+        try FileIO.createDirectories(folder, mode: 0o700)
+        let target = folder + "/" + path.baseName
+        try FileIO.removeTree(target)
+        if rename(root.realPath(path), target) != 0 { throw .lastSystem("rename", root.realPath(path)) }
+    }
+
     /// Empties `root`'s chunk cache and staging folders, whatever is in them. For a fetch that
     /// finished (every path it planned is in the store) and holds the root's lock (no other fetch
     /// uses them): what a crashed fetch of another closure left goes too, which nothing else would

@@ -27,10 +27,15 @@ public struct StoreRoot: Sendable {
         try FileIO.createDirectories(storeDirectory)
     }
 
-    /// True when the path's tree exists under the root (validity is Nix's database's business).
-    public func exists(_ path: StorePath) -> Bool {
+    /// Whether the tree at `path` is whole as far as its top entry tells. Nix sets every store
+    /// path's mtime to 1 before it registers it, and a fetch renames only whole trees into the
+    /// store, with mtime 1. But Nix substitutes into the final name and relies on its database:
+    /// a substitution cut short (a lab PC switched off during `nix-shell -p …`) leaves a partial,
+    /// unregistered tree there, with the time it was made (seen with nix-store 2.8 -r from an
+    /// HTTP cache, killed half-way). Taken for whole, it was registered valid as it was.
+    public func looksWhole(_ path: StorePath) -> Bool {
         var st = stat()
-        return lstat(realPath(path), &st) == 0
+        return lstat(realPath(path), &st) == 0 && st.st_mtim.tv_sec == 1
     }
 
     /// Starts restoring `path`: feed its NAR, then commit with its expected hash and size.

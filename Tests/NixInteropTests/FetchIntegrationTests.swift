@@ -523,6 +523,58 @@ final class SeedFixture {
         #expect(fits.stdoutText.contains("store entries: \(manifest.paths.count)\n"), "\(fits.stdoutText)")
     }
 
+    /// Nix substitutes into a path's final name and relies on its database: a substitution cut
+    /// short (a lab PC switched off during `nix-shell -p …`) leaves a partial, unregistered tree
+    /// there. The fetch took it for present, and `--load-db` then registered it valid. Made here
+    /// by real Nix: `nix-store -r` from a file:// cache whose NAR is a FIFO fed half of it, killed
+    /// while it waits for the rest. The fetch now sets the tree aside, keeps its intact chunks,
+    /// and fetches the path.
+    @Test func aPathNixLeftHalfWrittenIsFetchedAgain() throws {
+        let f = try SeedFixture()
+        let liba = try #require(f.closure.paths.first { $0.hasSuffix("-liba") })
+        let home = f.scratch.home
+        let cache = f.scratch.tmp.sub("file-cache")
+        try NixTool.nix(
+            "nix", ["copy", "--store", f.scratch.store, "--to", "file://\(cache)?compression=none", liba], home: home)
+        let nar =
+            cache + "/nar/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: cache + "/nar").first))
+        let full = f.scratch.tmp.sub("liba.nar")
+        try FileManager.default.moveItem(atPath: nar, toPath: full)
+        let root = f.scratch.tmp.sub("root")
+        let tree = root + liba
+        let script = """
+            mkfifo "$NAR" || exit 1
+            nix-store --store "$ROOT" -r "$LIBA" --option substituters "file://$CACHE" --option require-sigs false \\
+                >/dev/null 2>&1 &
+            nix=$!
+            exec 3>"$NAR"
+            head -c $(( $(stat -c %s "$FULL") / 2 )) "$FULL" >&3
+            for _ in $(seq 100); do [ -d "$TREE" ] && break; sleep 0.05; done
+            sleep 0.5
+            kill -9 $nix
+            """
+        var environment = NixTool.environment(home: home)
+        for (k, v) in ["NAR": nar, "ROOT": root, "LIBA": liba, "CACHE": cache, "FULL": full, "TREE": tree] {
+            environment[k] = v
+        }
+        let cut = try NixTool.run("/usr/bin/timeout", ["30", "/bin/sh", "-c", script], environment: environment)
+        try #require(cut.status == 0, "\(cut.stderr)")
+        var st = stat()
+        try #require(lstat(tree, &st) == 0 && st.st_mtim.tv_sec != 1, "Nix left no partial tree at \(tree)")
+        let validity = try NixTool.run(
+            try NixTool.which("nix-store"), ["--store", root, "--check-validity", liba], environment: environment)
+        #expect(validity.status != 0, "Nix registered the path it was writing")
+        let rerun = try f.runAgent(root: root)
+        try #require(rerun.status == 0, "\(rerun.stderr)")
+        let report = AgentReport(rerun.stdoutText)
+        #expect(report["incomplete"] == 1, "\(rerun.stdoutText)")
+        #expect((report["reused"] ?? 0) > 0, "no chunk of the partial tree was kept: \(rerun.stdoutText)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/nix/store/.rookery-staging"))
+        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
+        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: home, stdin: Array(registration))
+        try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: home)
+    }
+
     @Test func killedAgentResumesWithoutRefetchingVerifiedChunks() throws {
         let f = try SeedFixture(blobKiB: 48 * 1024)
         let root = f.scratch.tmp.sub("root")
