@@ -56,7 +56,8 @@ public final class FetchEngine {
     public struct Report: Sendable {
         public var paths = 0
         public var pathsAlreadyPresent = 0
-        /// Paths found cut short at their final name, set aside and fetched.
+        /// Paths found at their final name but not whole (cut short by Nix, or not all on the disk
+        /// after a power cut), set aside and fetched.
         public var pathsIncomplete = 0
         public var chunksReused = 0
         public var narBytes: UInt64 = 0
@@ -473,12 +474,17 @@ public final class FetchEngine {
         var wanted: [Int] = []
         var present: [Int] = []
         // One listing of the store, not a stat per path of the manifest (the cache reads it too);
-        // a stat for each path found, whose tree may have been cut short by Nix.
+        // a stat for each path found, whose tree may have been cut short by Nix. After a fetch
+        // that may not be on the disk yet (a power cut since), each is checked whole.
         var inStore: Set<String>
         do { inStore = try FileIO.names(in: configuration.root.storeDirectory) } catch { return fail("\(error)") }
+        let unsynced = !configuration.servesOnly && UnsyncedMark.isSet(in: configuration.root)
         func whole(_ p: Int) -> Bool {
-            let path = manifest.paths[p].storePath
-            return inStore.contains(path.baseName) && configuration.root.looksWhole(path)
+            let path = manifest.paths[p]
+            guard inStore.contains(path.storePath.baseName), configuration.root.looksWhole(path.storePath) else {
+                return false
+            }
+            return !unsynced || configuration.root.narMatches(path.storePath, sha256: path.narHash, size: path.narSize)
         }
         for i in closure {
             report.narBytes += manifest.paths[i].narSize
@@ -496,9 +502,10 @@ public final class FetchEngine {
                 wanted.append(i)
             }
         }
-        // Other paths of the manifest that happen to be here are served too.
+        // Other paths of the manifest that happen to be here are served too (not when they would
+        // need reading whole first).
         let closureSet = Set(closure)
-        for i in manifest.paths.indices where !closureSet.contains(i) {
+        for i in manifest.paths.indices where !closureSet.contains(i) && !unsynced {
             if whole(i) { present.append(i) }
         }
         if configuration.servesOnly {
@@ -511,6 +518,7 @@ public final class FetchEngine {
         report.pathsAlreadyPresent = closure.count - wanted.count
         do {
             try configuration.root.createStoreDirectory()
+            if !wanted.isEmpty && !unsynced { try UnsyncedMark.set(in: configuration.root) }
             let cached = try disk.plan(manifest, paths: wanted, storeNames: inStore)
             report.chunksReused = cached.count
             // What the missing paths need on disk, less what a stopped fetch left of them.

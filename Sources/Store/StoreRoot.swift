@@ -3,6 +3,7 @@
 // stays /nix/store; the real one is <root>/nix/store.
 import Glibc
 import NixFormats
+import Sodium
 
 public struct StoreRoot: Sendable {
     public let root: String
@@ -36,6 +37,13 @@ public struct StoreRoot: Sendable {
     public func looksWhole(_ path: StorePath) -> Bool {
         var st = stat()
         return lstat(realPath(path), &st) == 0 && st.st_mtim.tv_sec == 1
+    }
+
+    /// Whether the tree at `path` dumps to a NAR of this SHA-256 and size (reads all of it).
+    public func narMatches(_ path: StorePath, sha256: Digest256, size: UInt64) -> Bool {
+        var sink = NarHashingSink()
+        guard (try? dump(path, to: &sink)) != nil else { return false }
+        return sink.count == size && sink.hasher.finalize() == sha256
     }
 
     /// Starts restoring `path`: feed its NAR, then commit with its expected hash and size.
