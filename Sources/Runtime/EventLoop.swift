@@ -27,8 +27,13 @@ public final class EventLoop {
         _ = uv_run(raw, UV_RUN_DEFAULT)
     }
 
-    /// The loop's cached monotonic time in milliseconds.
+    /// The loop's cached monotonic time in milliseconds: when the current turn began.
     public var nowMilliseconds: UInt64 { uv_now(raw) }
+
+    /// Brings `nowMilliseconds` up to date after work that held the loop for long (a fetch's
+    /// start hashing what a crash left on the disk): a timeout measured from the stale time
+    /// would count that work as silence.
+    public func updateTime() { uv_update_time(raw) }
 }
 
 /// Closes a handle whose `data` holds a retained reference to its Swift owner; the close

@@ -518,7 +518,6 @@ public final class FetchEngine {
         report.pathsAlreadyPresent = closure.count - wanted.count
         do {
             try configuration.root.createStoreDirectory()
-            if !wanted.isEmpty && !unsynced { try UnsyncedMark.set(in: configuration.root) }
             let cached = try disk.plan(manifest, paths: wanted, storeNames: inStore)
             report.chunksReused = cached.count
             // What the missing paths need on disk, less what a stopped fetch left of them.
@@ -530,6 +529,8 @@ public final class FetchEngine {
             {
                 return fail(line)
             }
+            // Before anything is renamed into the store (the disk jobs that follow the plan).
+            if !wanted.isEmpty && !unsynced { try UnsyncedMark.set(in: configuration.root) }
             var holding = table.chunks(ofPaths: present)
             // A chunk a wanted path shares with a path already here is not fetched: the restore
             // takes it from that path's file. Checked now against its signed id, as every chunk that
@@ -538,6 +539,9 @@ public final class FetchEngine {
                 holding.remove(i)
             }
             for id in cached { if let i = table.index(of: id) { holding.insert(i) } }
+            // The checks above may have read gigabytes (a resumed fetch's cache, the paths after a
+            // power cut) while the loop's clock stood still: the plan starts the idle timeout.
+            loop.updateTime()
             perform(client!.plan(wantedPaths: wanted, holding: holding, now: loop.nowMilliseconds))
         } catch {
             fail("\(error)")

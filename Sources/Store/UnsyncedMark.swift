@@ -13,7 +13,8 @@ public enum UnsyncedMark {
 
     public static func isSet(in root: StoreRoot) -> Bool { access(path(root), F_OK) == 0 }
 
-    /// Sets the mark and waits until it is on the disk, with its directory entry.
+    /// Sets the mark and waits until it is on the disk, with its directory entry (on ext4 and
+    /// XFS the fsync commits the journal, folders made just before it included).
     public static func set(in root: StoreRoot) throws(StoreError) {
         try FileIO.createDirectories(root.rookeryDirectory)
         let file = path(root)
