@@ -40,6 +40,6 @@ public struct FreeSpace: Sendable, Equatable {
         guard pathsTakeTheirNarBytes, needed > bytes else { return nil }
         let mib: UInt64 = 1 << 20
         return "not enough space in \(root): the \(paths) missing store paths need \((needed + mib - 1) / mib) MiB, "
-            + "\(bytes / mib) MiB are free"
+            + "\(bytes / mib) MiB are free (old generations go with nix-collect-garbage -d on the booted system)"
     }
 }
