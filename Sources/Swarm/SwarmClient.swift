@@ -320,7 +320,10 @@ public struct SwarmClient: Sendable {
         links[id]!.strikes = 0
         guard intact else {
             if isSeed {
-                return fail("the seed sent bytes that do not match chunk \(table.ids[index]); nothing was written")
+                return fail(
+                    "the seed sent bytes that do not match \(describe(table.ids[index])); nothing was written "
+                        + "(raven's copy of that path changed since it was published: nix-store --verify "
+                        + "--check-contents there)")
             }
             return ban(id, now: now)
         }
@@ -527,7 +530,7 @@ public struct SwarmClient: Sendable {
             }
             return []
         case .missing(let chunk):
-            return fail("the seed does not have chunk \(chunk)")
+            return fail("the seed does not have \(describe(chunk))")
         case .error(let code, let text):
             return fail("seed reported \(code): \(text)")
         case .request(let ids):
@@ -783,6 +786,15 @@ public struct SwarmClient: Sendable {
         if let a = link.address { bannedAddresses.insert(a) }
         statistics.peersBanned += 1
         return report + drop(id, reason: "sent a corrupt chunk: banned", now: now)
+    }
+
+    /// "chunk ID of /nix/store/…": the path a failure line sends the admin to (the first of
+    /// the manifest's paths that holds the chunk).
+    private func describe(_ chunk: ChunkID) -> String {
+        guard let manifest, let table = picker?.table, let index = table.index(of: chunk),
+            let p = table.pathChunks.firstIndex(where: { $0.contains(index) })
+        else { return "chunk \(chunk)" }
+        return "chunk \(chunk) of \(manifest.paths[p].storePath)"
     }
 
     private mutating func unexpected(_ id: ConnectionID, _ what: String, now: UInt64) -> [Action] {

@@ -257,7 +257,8 @@ final class SeedFixture {
         let root = f.scratch.tmp.sub("root")
         let result = try f.runAgent(root: root)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("do not match chunk"), "\(result.stderr)")
+        #expect(result.stderr.contains("do not match chunk "), "\(result.stderr)")
+        #expect(result.stderr.contains(" of \(lib); nothing was written"), "the line names the path: \(result.stderr)")
         #expect(!f.storeEntries(root).contains((lib as NSString).lastPathComponent))
         #expect(!f.storeEntries(root).contains { $0.hasPrefix(".") && $0 != ".rookery-staging" }, "a stray entry")
         // Paths restoring when the lie was caught keep their staging trees and cache files for the

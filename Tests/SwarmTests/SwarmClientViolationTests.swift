@@ -72,7 +72,10 @@ import Testing
         let table = ChunkTable(manifest: manifest)
         let stranger = ChunkID(of: Array("not in the manifest".utf8))
         let cases: [(message: Message, line: String)] = [
-            (.missing(table.ids[0]), "the seed does not have chunk \(table.ids[0])"),
+            (
+                .missing(table.ids[0]),
+                "the seed does not have chunk \(table.ids[0]) of \(manifest.paths[0].storePath)"
+            ),
             (.error(.busy, "shutting down"), "seed reported busy: shutting down"),
             (.offer([UInt32(table.count)]), "protocol violation: OFFER of chunk \(table.count)"),
             (
