@@ -103,6 +103,14 @@ public enum FileIO {
 }
 
 extension FileIO {
+    /// Waits until the entries of `directory` (files made or renamed in it) are on the disk.
+    public static func syncDirectory(_ directory: String) throws(StoreError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw .lastSystem("open", directory) }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw .lastSystem("fsync", directory) }
+    }
+
     /// Writes `bytes` to `path` all at once: a temporary file beside it, fsync, rename. Readers see
     /// the old file or the new one, never a part.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true)

@@ -17,14 +17,7 @@ public enum UnsyncedMark {
     /// XFS the fsync commits the journal, folders made just before it included).
     public static func set(in root: StoreRoot) throws(StoreError) {
         try FileIO.createDirectories(root.rookeryDirectory)
-        let file = path(root)
-        let fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw .lastSystem("open", file) }
-        defer { close(fd) }
-        if fsync(fd) != 0 { throw .lastSystem("fsync", file) }
-        let directory = open(root.rookeryDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory < 0 { throw .lastSystem("open", root.rookeryDirectory) }
-        defer { close(directory) }
-        if fsync(directory) != 0 { throw .lastSystem("fsync", root.rookeryDirectory) }
+        try FileIO.writeNew(path(root), [], mode: 0o644, durable: true)
+        try FileIO.syncDirectory(root.rookeryDirectory)
     }
 }
