@@ -85,7 +85,9 @@ public enum FileIO {
     }
 
     /// Creates `path` with `mode` and writes `bytes`; refuses to replace an existing file.
-    /// `durable` waits for the disk (fsync) before returning.
+    /// `durable` waits for the disk (fsync) before returning. A write that fails (a full disk)
+    /// removes the file it made: a partial manifest or key left behind took the room it lacked,
+    /// and a second attempt refused to replace it.
     public static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t, durable: Bool = true) throws(StoreError)
     {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
@@ -94,11 +96,16 @@ public enum FileIO {
             throw .lastSystem("open", path)
         }
         defer { close(fd) }
-        // The mode is exact whatever the umask, as Nix writes secret keys 0600.
-        if fchmod(fd, mode) != 0 { throw .lastSystem("chmod", path) }
-        var sink = FileDescriptorSink(fd: fd, name: path)
-        try withBytes(bytes) { (raw) throws(StoreError) in try sink.write(raw) }
-        if durable && fsync(fd) != 0 { throw .lastSystem("fsync", path) }
+        do throws(StoreError) {
+            // The mode is exact whatever the umask, as Nix writes secret keys 0600.
+            if fchmod(fd, mode) != 0 { throw StoreError.lastSystem("chmod", path) }
+            var sink = FileDescriptorSink(fd: fd, name: path)
+            try withBytes(bytes) { (raw) throws(StoreError) in try sink.write(raw) }
+            if durable && fsync(fd) != 0 { throw StoreError.lastSystem("fsync", path) }
+        } catch {
+            _ = unlink(path)
+            throw error
+        }
     }
 }
 

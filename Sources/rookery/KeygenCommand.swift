@@ -1,5 +1,6 @@
 // `rookery keygen NAME --secret F --public F`: the job of `nix-store --generate-binary-cache-key`.
 import ArgumentParser
+import Glibc
 import NixFormats
 import Store
 
@@ -20,8 +21,15 @@ struct KeygenCommand: ParsableCommand {
     func run() throws {
         do {
             let key = try NixSecretKey.generate(name: name)
-            try FileIO.writeNew(self.public, Array(key.publicKey.description.utf8), mode: 0o644)
+            // Both or neither: a public key left without its secret (the secret file was there
+            // already) is one clients could be told to trust while nothing can sign for it.
             try FileIO.writeNew(secret, Array(key.renderSecret().utf8), mode: 0o600)
+            do {
+                try FileIO.writeNew(self.public, Array(key.publicKey.description.utf8), mode: 0o644)
+            } catch {
+                _ = unlink(secret)
+                throw error
+            }
         } catch {
             throw CommandFailure(error)
         }

@@ -2,6 +2,7 @@
 // again reads only the paths no earlier publish signed by the same key checked, replaces the
 // earlier manifests of the same closure, and is the newest generation (docs/publish.md).
 import Foundation
+import Glibc
 import Swarm
 import TestSupport
 import Testing
@@ -137,6 +138,31 @@ import Testing
 
     /// TOPLEVEL as Nix takes it: a link to a store path (`./result`, a profile's generation link,
     /// relative links among them) names that path; anything else is refused with one line.
+    /// raven's disk full: publish stops with the system's line and leaves no part of a manifest
+    /// (a partial temporary file stayed, taking room that was short, one more per attempt). The
+    /// state is a full tmpfs in a mount namespace of the test's own, gone when publish ends.
+    @Test(.enabled(if: geteuid() == 0, "mounts a tmpfs")) func aFullDiskLeavesNoPartOfAManifest() throws {
+        let f = try SeedFixture()
+        let state = f.scratch.tmp.sub("full-state")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+        let script = """
+            mount -t tmpfs -o size=4k rookery-test "$0" || exit 99
+            head -c 4096 /dev/zero > "$0/filler"
+            "$@"; rc=$?
+            echo "left: $(ls -A "$0/manifests" "$0/gcroots" | grep -v ':$' | grep -c .)"
+            exit $rc
+            """
+        let result = try NixTool.run(
+            "/usr/bin/unshare",
+            [
+                "--mount", "/bin/sh", "-c", script, state, try NixTool.rookeryExecutable, "publish", "--state", state,
+                "--store", f.scratch.store, "--key", f.scratch.tmp.sub("sk"), f.closure.toplevel,
+            ], environment: NixTool.environment(home: f.scratch.home))
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("No space left on device"), "\(result.stderr)")
+        #expect(result.stdoutText.contains("left: 0\n"), "\(result.stdoutText)")
+    }
+
     @Test func aToplevelMayBeALinkToIt() throws {
         let f = try SeedFixture()
         let profiles = f.scratch.tmp.sub("profiles")

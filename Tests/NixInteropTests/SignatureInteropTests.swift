@@ -55,6 +55,13 @@ import Testing
         let again = try NixTool.run(
             try NixTool.rookeryExecutable, ["keygen", "rookery-test-1", "--secret", sk, "--public", pk])
         #expect(again.status != 0 && again.stderr.contains("already exists"), "keygen must not overwrite a key")
+        // Both files or neither: a new secret whose public file is taken goes again (before, a
+        // new public key stayed beside an old secret: a key nothing could sign for).
+        let sk2 = s.tmp.sub("other.sk")
+        let taken = try NixTool.run(
+            try NixTool.rookeryExecutable, ["keygen", "rookery-test-2", "--secret", sk2, "--public", pk])
+        #expect(taken.status != 0 && taken.stderr.contains("already exists"))
+        #expect(!FileManager.default.fileExists(atPath: sk2), "a secret without its public key was left")
 
         let secret = try NixSecretKey(parsing: try String(contentsOfFile: sk, encoding: .utf8))
         let publicKey = try String(contentsOfFile: pk, encoding: .utf8)
