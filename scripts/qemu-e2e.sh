@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "qemu-e2e: run as root (network namespaces)" >&2; exit 2; }
 
 export DEBIAN_FRONTEND=noninteractive
-need=(qemu-system-x86 ipxe-qemu dnsmasq-base busybox-static nix-bin e2fsprogs cpio bc zstd)
+need=(qemu-system-x86 ipxe-qemu dnsmasq-base busybox-static nix-bin e2fsprogs cpio bc zstd iproute2)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
