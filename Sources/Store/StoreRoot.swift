@@ -39,11 +39,17 @@ public struct StoreRoot: Sendable {
         return lstat(realPath(path), &st) == 0 && st.st_mtim.tv_sec == 1
     }
 
-    /// Whether the tree at `path` dumps to a NAR of this SHA-256 and size (reads all of it).
-    public func narMatches(_ path: StorePath, sha256: Digest256, size: UInt64) -> Bool {
+    /// The SHA-256 and size of the NAR of the tree at `path` (reads all of it).
+    public func narHash(of path: StorePath) throws(StoreError) -> (sha256: Digest256, size: UInt64) {
         var sink = NarHashingSink()
-        guard (try? dump(path, to: &sink)) != nil else { return false }
-        return sink.count == size && sink.hasher.finalize() == sha256
+        try dump(path, to: &sink)
+        return (sink.hasher.finalize(), sink.count)
+    }
+
+    /// Whether the tree at `path` dumps to a NAR of this SHA-256 and size (false if unreadable).
+    public func narMatches(_ path: StorePath, sha256: Digest256, size: UInt64) -> Bool {
+        guard let nar = try? narHash(of: path) else { return false }
+        return nar.size == size && nar.sha256 == sha256
     }
 
     /// Starts restoring `path`: feed its NAR, then commit with its expected hash and size.

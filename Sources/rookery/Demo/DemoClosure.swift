@@ -52,11 +52,8 @@ struct DemoClosure {
         }
         made.append((toplevel, made.map(\.0)))
         let infos = try made.map { path, refs in
-            var sink = NarHashingSink()
-            try store.dump(path, to: &sink)
-            return PathInfo(
-                storePath: path, narHash: NixHash(sha256: sink.hasher.finalize()), narSize: sink.count,
-                references: refs)
+            let nar = try store.narHash(of: path)
+            return PathInfo(storePath: path, narHash: NixHash(sha256: nar.sha256), narSize: nar.size, references: refs)
         }
         return DemoClosure(toplevel: toplevel, paths: infos)
     }
