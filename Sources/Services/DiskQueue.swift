@@ -44,7 +44,7 @@ final class DiskQueue {
     private let inline: Bool
     /// Fault injection: each job waits this long first (tests of a slow disk).
     private let jobDelayMicroseconds: UInt32
-    private let failed: (String) -> Void
+    private let failed: (StoreError) -> Void
     /// The lane of each planned path, and the lanes (a bit each) of each of their chunks.
     private var laneOfPath: [StorePath: Int] = [:]
     private var lanesOfChunk: [ChunkID: UInt8] = [:]
@@ -64,7 +64,7 @@ final class DiskQueue {
     /// later jobs are dropped.
     init(
         loop: EventLoop, caches: [ChunkCache], store: ChunkServer, inline: Bool, jobDelayMicroseconds: UInt32 = 0,
-        failed: @escaping (String) -> Void
+        failed: @escaping (StoreError) -> Void
     ) {
         precondition(!caches.isEmpty && caches.count <= Self.maxLanes)
         self.loop = loop
@@ -189,7 +189,7 @@ final class DiskQueue {
         }
     }
 
-    private func finished(_ l: Int, _ batch: [Job], _ error: String?) {
+    private func finished(_ l: Int, _ batch: [Job], _ error: StoreError?) {
         lanes[l].running = false
         let wasFull = isFull
         for job in batch {
@@ -216,11 +216,11 @@ final class DiskQueue {
     /// on disk from the store, if it is intact there.
     private static func run(
         _ jobs: [Job], _ cache: Locked<ChunkCache>, _ store: Locked<ChunkServer>, _ delayMicroseconds: UInt32
-    ) -> String? {
+    ) -> StoreError? {
         for job in jobs {
             if delayMicroseconds > 0 { usleep(delayMicroseconds) }
-            let error: String? = cache.run { cache in
-                do {
+            let error = cache.run { cache -> StoreError? in
+                do throws(StoreError) {
                     switch job {
                     case .store(let id, let data):
                         try cache.write(id, data)
@@ -229,7 +229,7 @@ final class DiskQueue {
                     }
                     return nil
                 } catch {
-                    return "\(error)"
+                    return error
                 }
             }
             if let error { return error }

@@ -185,7 +185,7 @@ public final class FetchEngine {
             loop: loop, caches: caches, store: store, inline: configuration.hashesOnLoop,
             jobDelayMicroseconds: configuration.diskJobDelayMicroseconds
         ) {
-            [weak self] line in self?.fail(line)
+            [weak self] error in self?.fail(error)
         }
         disk.madeRoom = { [weak self] in self?.releaseVerdicts() }
     }
@@ -467,7 +467,7 @@ public final class FetchEngine {
         closure = manifest.closure(of: top)
         if !configuration.servesOnly {
             // Taken once the manifest is trusted: a refused manifest leaves the root untouched.
-            do { rootLock = try RootLock(configuration.root) } catch { return fail("\(error)") }
+            do { rootLock = try RootLock(configuration.root) } catch { return fail(error) }
         }
         store.add(manifest)
         guard let table = client?.table else { return fail("the manifest has no chunk table") }
@@ -477,7 +477,7 @@ public final class FetchEngine {
         // a stat for each path found, whose tree may have been cut short by Nix. After a fetch
         // that may not be on the disk yet (a power cut since), each is checked whole.
         var inStore: Set<String>
-        do { inStore = try FileIO.names(in: configuration.root.storeDirectory) } catch { return fail("\(error)") }
+        do { inStore = try FileIO.names(in: configuration.root.storeDirectory) } catch { return fail(error) }
         let unsynced = !configuration.servesOnly && UnsyncedMark.isSet(in: configuration.root)
         func whole(_ p: Int) -> Bool {
             let path = manifest.paths[p]
@@ -494,7 +494,7 @@ public final class FetchEngine {
             } else if !configuration.servesOnly {
                 if inStore.contains(path.baseName) {
                     // Partial: fetched as missing, with what in it matches its chunks.
-                    do { try ChunkCache.setAside(path, root: configuration.root) } catch { return fail("\(error)") }
+                    do { try ChunkCache.setAside(path, root: configuration.root) } catch { return fail(error) }
                     inStore.remove(path.baseName)
                     inStore.insert(ChunkCache.stagingFolders)
                     report.pathsIncomplete += 1
@@ -544,7 +544,7 @@ public final class FetchEngine {
             loop.updateTime()
             perform(client!.plan(wantedPaths: wanted, holding: holding, now: loop.nowMilliseconds))
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 
@@ -573,12 +573,17 @@ public final class FetchEngine {
             // 1000 paths on a RAM disk, 0.4 ms for one, and more on a real disk.
             try FileIO.writeAtomically(path, Array(registration.utf8), durable: false)
         } catch {
-            return fail("\(error)")
+            return fail(error)
         }
         report.swarm = client!.statistics
         report.peerLinks = client!.peerLinkCount
         finishedAt = loop.nowMilliseconds
         if listener == nil || configuration.lingerIdleMilliseconds == 0 { end(.finished(report)) }
+    }
+
+    /// A disk full (or out of inodes) at any step gets the line that says so and how to make room.
+    private func fail(_ error: any Error) {
+        fail((error as? StoreError).flatMap { FreeSpace.ranOut($0, root: configuration.root.root) } ?? "\(error)")
     }
 
     private func fail(_ line: String) {

@@ -40,6 +40,22 @@ public struct FreeSpace: Sendable, Equatable {
         guard pathsTakeTheirNarBytes, needed > bytes else { return nil }
         let mib: UInt64 = 1 << 20
         return "not enough space in \(root): the \(paths) missing store paths need \((needed + mib - 1) / mib) MiB, "
-            + "\(bytes / mib) MiB are free (old generations go with nix-collect-garbage -d on the booted system)"
+            + "\(bytes / mib) MiB are free \(Self.makingRoom)"
+    }
+
+    static let makingRoom = "(old generations go with nix-collect-garbage -d on the booted system)"
+
+    /// The line a fetch stops with when a write under `root` failed for want of room, or nil
+    /// for any other error. The check before the fetch counts NAR bytes, which only bounds what
+    /// the files take from below (each takes whole blocks), and the file system may run out of
+    /// inodes first: both end here, and the admin needs to know which.
+    public static func ranOut(_ error: StoreError, root: String) -> String? {
+        let what: String
+        switch error {
+        case .outOfRoom(_, _, let inodes): what = inodes ? "inodes in \(root) (df -i counts them)" : "space in \(root)"
+        case .system(_, _, EDQUOT): what = "the disk quota in \(root)"
+        default: return nil
+        }
+        return "ran out of \(what) while restoring the closure: \(error) \(makingRoom)"
     }
 }

@@ -147,7 +147,7 @@ public final class NarImport {
                 if renameat(stagingFD, stagingName, parentFD, name) != 0 {
                     throw StoreError.lastSystem("rename", destination)
                 }
-            case let rc: throw StoreError.system(call: "rename", path: destination, errno: -rc)
+            case let rc: throw StoreError.system("rename", destination, errno: -rc)
             }
             finished = true
             return (hash, size)

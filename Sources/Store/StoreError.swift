@@ -29,6 +29,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case unreadableManifest(reason: String)
     /// Another process holds the root's lock: a fetch into the same root is running.
     case rootBusy(lock: String)
+    /// A system call failed with ENOSPC; `inodes`: the file system had no inode left, though it
+    /// may have blocks to spare (`df` shows room, `df -i` none).
+    case outOfRoom(call: String, path: String, inodes: Bool)
 
     public var description: String {
         switch self {
@@ -46,11 +49,31 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .chunkMissing(let p, let c): "chunk \(c) of '\(p)' is not on this machine"
         case .unreadableManifest(let r): "the manifest would not read back (seeds and agents would refuse it): \(r)"
         case .rootBusy(let l): "another fetch into this root is running (it holds '\(l)')"
+        case .outOfRoom(let call, let path, let inodes):
+            "\(call) '\(path)': \(inodes ? "no inode left on its file system" : String(cString: strerror(ENOSPC)))"
         }
     }
 
     /// The error of the system call that just failed, from errno.
     public static func lastSystem(_ call: String, _ path: String) -> StoreError {
-        .system(call: call, path: path, errno: errno)
+        system(call, path, errno: errno)
+    }
+
+    /// A system call's failure. ENOSPC is told apart at once, while the file system is as the
+    /// call saw it: a failed restore removes its partial tree right after, and with it the
+    /// inodes that had run out.
+    public static func system(_ call: String, _ path: String, errno e: Int32) -> StoreError {
+        guard e == ENOSPC else { return .system(call: call, path: path, errno: e) }
+        // The path may not exist (what could not be made, or a restore's final name while it is
+        // built under a staging name): the nearest folder that does is on the same file system.
+        var vfs = statvfs()
+        var known = statvfs(path, &vfs) == 0
+        var folder = Substring(path)
+        while !known, let slash = folder.lastIndex(of: "/") {
+            folder = folder[..<slash]
+            known = statvfs(folder.isEmpty ? "/" : String(folder), &vfs) == 0
+        }
+        // Some file systems report no inode count at all (f_files 0): those never run out.
+        return .outOfRoom(call: call, path: path, inodes: known && vfs.f_files > 0 && vfs.f_ffree == 0)
     }
 }

@@ -524,6 +524,89 @@ final class SeedFixture {
         #expect(fits.stdoutText.contains("store entries: \(manifest.paths.count)\n"), "\(fits.stdoutText)")
     }
 
+    /// The check before the fetch counts NAR bytes, a lower bound: files take whole pages (or
+    /// blocks), and a file system can run out of inodes with room to spare. A disk that passes
+    /// the check and fills up during the fetch stops it with one line that says which ran out,
+    /// leaves no partial store path, and the next fetch, once there is room, completes.
+    @Test(.enabled(if: geteuid() == 0, "mounts a tmpfs")) func aRootThatFillsDuringTheFetchStopsWithOneLine() throws {
+        let f = try SeedFixture()
+        let nar = try f.manifest().paths.reduce(UInt64(0)) { $0 + $1.narSize }
+        let root = f.scratch.tmp.sub("filling-disk")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        let big = nar * 4 + (8 << 20)
+        let fetch = "\"$@\" >/dev/null 2>&1 || { echo 'fetch failed on a big tmpfs'; exit 98; }"
+        func inNamespace(_ script: String) throws -> ProcessResult {
+            var environment = NixTool.environment(home: f.scratch.home)
+            environment["BIG"] = "\(big)"
+            environment["NAR"] = "\(nar)"
+            return try NixTool.run(
+                "/usr/bin/unshare",
+                [
+                    "--mount", "/bin/sh", "-c", script, root, try f.agent, "--seed", f.address, "--trusted-key",
+                    f.publicKey, "--root", root, f.closure.toplevel,
+                ], environment: environment)
+        }
+        // What the finished closure takes there: pages and inodes.
+        let measured = try inNamespace(
+            """
+            mount -t tmpfs -o size=$BIG rookery-test "$0" || exit 99
+            \(fetch)
+            echo "$(df -B1 --output=used "$0" | tail -1) $(df --output=iused "$0" | tail -1)"
+            """)
+        try #require(measured.status == 0, "\(measured.stdoutText) \(measured.stderr)")
+        let numbers = measured.stdoutText.split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) }
+        try #require(numbers.count == 2, "\(measured.stdoutText)")
+        let (used, inodes) = (numbers[0], numbers[1])
+        let pages = (nar + 4095) / 4096 * 4096
+        try #require(used > pages + 4096, "the closure takes \(used) B on a tmpfs, its NAR \(nar) B")
+
+        // Room for the NAR bytes, not for the files: the check lets the fetch start.
+        let full = try inNamespace(
+            """
+            mount -t tmpfs -o size=\(pages) rookery-test "$0" || exit 99
+            "$@" >/dev/null; echo "rc=$?"
+            for e in "$0"/nix/store/*; do [ -e "$e" ] && echo "present ${e#"$0"} $(nix-store --dump "$e" | sha256sum)"; done
+            mount -o remount,size=$BIG "$0" || exit 99
+            \(fetch)
+            nix-store --store "$0" --load-db < "$0/nix/var/rookery/registration" || exit 97
+            nix-store --store "$0" --verify --check-contents 2>&1 && echo verified
+            """)
+        #expect(full.status == 0, "\(full.stderr)")
+        #expect(full.stdoutText.contains("rc=1\n"), "\(full.stdoutText)")
+        #expect(
+            full.stderr.hasPrefix("rookery-agent: ran out of space in \(root) while restoring the closure: "),
+            "\(full.stderr)")
+        #expect(full.stderr.hasSuffix("(old generations go with nix-collect-garbage -d on the booted system)\n"))
+        #expect(full.stderr.split(separator: "\n").count == 1, "\(full.stderr)")
+        // Whatever the stopped fetch put in the store is whole: its NAR's SHA-256 is Nix's.
+        let hashes = Dictionary(
+            uniqueKeysWithValues: try NixPathInfo.query(f.closure.paths, store: f.scratch.store, home: f.scratch.home)
+                .map { info in
+                    (info.path, Data(base64Encoded: String(info.narHash.dropFirst("sha256-".count))).map(Hex.encode))
+                })
+        let present = full.stdoutText.split(separator: "\n").filter { $0.hasPrefix("present ") }
+        #expect(!present.isEmpty, "\(full.stdoutText)")
+        for line in present {
+            let words = line.split(separator: " ").map(String.init)
+            #expect(words.count == 4 && hashes[words[1]] == words[2], "\(line) \(hashes)")
+        }
+        #expect(full.stdoutText.contains("verified\n"), "\(full.stdoutText)")
+        #expect(!full.stdoutText.contains("modified"), "\(full.stdoutText)")
+
+        // Pages to spare, too few inodes: the line says so (`df` would show room).
+        let noInodes = try inNamespace(
+            """
+            mount -t tmpfs -o size=$BIG,nr_inodes=\(inodes - 4) rookery-test "$0" || exit 99
+            "$@" >/dev/null; echo "rc=$?"
+            """)
+        #expect(noInodes.stdoutText == "rc=1\n", "\(noInodes.stdoutText)")
+        #expect(
+            noInodes.stderr.hasPrefix(
+                "rookery-agent: ran out of inodes in \(root) (df -i counts them) while restoring the closure: "),
+            "\(noInodes.stderr)")
+        #expect(noInodes.stderr.contains("': no inode left on its file system (old generations"))
+    }
+
     /// Nix substitutes into a path's final name and relies on its database: a substitution cut
     /// short (a lab PC switched off during `nix-shell -p …`) leaves a partial, unregistered tree
     /// there. The fetch took it for present, and `--load-db` then registered it valid. Made here
