@@ -62,11 +62,15 @@ import Testing
 
     /// SIGHUP (`systemctl reload`): a running seed serves what was published since — a closure
     /// by its toplevel, a system in the boot menus — and a manifest removed from the state leaves
-    /// the menus; no restart.
+    /// the menus; no restart. A file there that does not decode (a disk error, a copy cut short)
+    /// costs one line, not the reload.
     @Test func aReloadServesWhatWasPublishedSince() throws {
         let f = try SeedFixture()
         let initial = try FileManager.default.contentsOfDirectory(atPath: f.state + "/manifests")
         try #require(initial.count == 1)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: f.state + "/manifests/" + initial[0]))
+        let cut = f.state + "/manifests/" + String(repeating: "0", count: 64) + ".manifest"
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cut))
         let dependency = try #require(f.closure.paths.first { $0 != f.closure.toplevel && !$0.hasSuffix("-initrd") })
         for arguments in [["--label", "second", f.closure.toplevel], [dependency]] {
             let published = try NixTool.run(
@@ -74,6 +78,8 @@ import Testing
                 ["publish", "--state", f.state, "--store", f.scratch.store, "--key", f.scratch.tmp.sub("sk")]
                     + arguments, environment: NixTool.environment(home: f.scratch.home))
             try #require(published.status == 0, "\(published.stderr)")
+            #expect(
+                published.stderr == "rookery publish: skipping a manifest file: '\(cut)' is corrupt: data ends early\n")
         }
         func fetch(_ name: String) throws -> ProcessResult {
             try NixTool.run(
@@ -87,6 +93,8 @@ import Testing
         let seed = try #require(f.seed)
         kill(seed.process.processIdentifier, SIGHUP)
         _ = try seed.waitForLine(containing: "reloaded; 2 new manifests, 3 served")
+        _ = try seed.waitForLine(
+            containing: "rookery seed: skipping a manifest file: '\(cut)' is corrupt: data ends early")
         let after = try fetch("after")
         #expect(after.status == 0, "\(after.stderr)")
         #expect(Self.body(try Self.get(f, "/boot.ipxe")).contains("generation 2: second"))
