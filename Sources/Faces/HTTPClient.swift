@@ -9,6 +9,8 @@ public enum HTTPClient {
         case timedOut
         case closedEarly
         case malformed(HTTPError)
+        /// The first bytes back are no HTTP status line: another protocol listens there.
+        case notHTTP
 
         public var description: String {
             switch self {
@@ -16,6 +18,7 @@ public enum HTTPClient {
             case .timedOut: "no complete answer in time"
             case .closedEarly: "the server closed the connection before answering"
             case .malformed(let e): "bad answer: \(e)"
+            case .notHTTP: "the answer is not HTTP"
             }
         }
     }
@@ -46,7 +49,8 @@ public enum HTTPClient {
                         do throws(HTTPError) {
                             if let message = try decoder.feed(bytes).first { end(.success(message)) }
                         } catch {
-                            end(.failure(.malformed(error)))
+                            // libhttp-parser's name for bytes where "HTTP/" must start.
+                            end(.failure(error == .malformed("HPE_INVALID_CONSTANT") ? .notHTTP : .malformed(error)))
                         }
                     },
                     onEnd: { _ in

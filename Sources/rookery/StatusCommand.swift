@@ -72,7 +72,10 @@ struct StatusCommand: ParsableCommand {
     private func fetch(_ address: SocketAddress) throws -> HTTPMessage {
         let response: HTTPMessage
         do { response = try HTTPClient.get(address, path: "/status") } catch {
-            throw CommandFailure("\(address)/status: \(error)")  // which node: status may watch a peer
+            // `fetch --seed` and `peer --seed` take the chunk port; status reads the HTTP face.
+            let notHTTP = if case .notHTTP = error as? HTTPClient.Failure { true } else { false }
+            let hint = notHTTP ? " (the chunk port? status reads the HTTP face: --http, port 7080 by default)" : ""
+            throw CommandFailure("\(address)/status: \(error)\(hint)")  // which node: status may watch a peer
         }
         guard response.status == 200 else { throw CommandFailure("\(address)/status answered \(response.status)") }
         return response

@@ -37,6 +37,15 @@ import Testing
             s.send("NOT HTTP AT ALL\r\n\r\n")
         }
         let failure = try Self.get(server)
+        #expect(failure?.description == "the answer is not HTTP", "\(String(describing: failure))")
+    }
+
+    @Test func anHTTPAnswerThatBreaksLaterIsMalformed() throws {
+        let server = try RawServer { s in
+            _ = s.receive(through: "\r\n\r\n")
+            s.send("HTTP/1.1 2x0 OK\r\n\r\n")
+        }
+        let failure = try Self.get(server)
         #expect(failure?.description.hasPrefix("bad answer: malformed HTTP") == true, "\(String(describing: failure))")
     }
 

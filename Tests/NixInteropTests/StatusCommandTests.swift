@@ -91,5 +91,12 @@ import Testing
         let unreachable = try NixTool.run(rookery, ["status", "--seed", "127.0.0.1:1", "--once"])
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.contains("127.0.0.1:1/status: cannot connect"), "\(unreachable.stderr)")
+        // `fetch --seed` takes the chunk port: given to status, it says which port it wants.
+        let chunkPort = try NixTool.run(rookery, ["status", "--seed", f.address, "--once"])
+        #expect(chunkPort.status != 0)
+        #expect(
+            chunkPort.stderr
+                == "Error: \(f.address)/status: the answer is not HTTP (the chunk port? status reads the HTTP face: "
+                + "--http, port 7080 by default)\n", "\(chunkPort.stderr)")
     }
 }
