@@ -320,7 +320,11 @@ public struct FrameDecoder: Sendable {
         var length = 0
         for i in 0..<4 { length |= Int(buffer[consumed + i]) << (8 * i) }
         let typeByte = buffer[consumed + 4]
-        guard let type = MessageType(rawValue: typeByte) else { throw .unknownMessageType(typeByte) }
+        guard let type = MessageType(rawValue: typeByte) else {
+            // An HTTP server's status line ("/" is no message type): told apart for the line.
+            if buffer[consumed..<(consumed + 5)].elementsEqual("HTTP/".utf8) { throw .httpAnswer }
+            throw .unknownMessageType(typeByte)
+        }
         guard length >= 1, length <= limits.maxLength(of: type) else {
             throw .tooLarge(what: "\(type) frame", size: UInt64(length), limit: limits.maxLength(of: type))
         }

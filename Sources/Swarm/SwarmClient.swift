@@ -268,7 +268,15 @@ public struct SwarmClient: Sendable {
 
     public mutating func malformed(_ id: ConnectionID, _ error: WireError, now: UInt64) -> [Action] {
         guard let link = links[id] else { return [] }
-        if link.isSeed && manifest == nil { return fail("protocol violation: \(error)") }
+        if link.isSeed && manifest == nil {
+            // Its HTTP face (binary cache, boot menus) is the address an admin has at hand.
+            if error == .httpAnswer {
+                return fail(
+                    "the seed's address answers in HTTP: that is its HTTP face, the chunk port is its --listen (7020 by default)"
+                )
+            }
+            return fail("protocol violation: \(error)")
+        }
         return drop(id, reason: "protocol violation: \(error)", now: now)
     }
 

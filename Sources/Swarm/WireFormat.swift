@@ -99,6 +99,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformed(String)
     case unknownMessageType(UInt8)
     case badMagic
+    /// The bytes are an HTTP response: an HTTP server listens at that address.
+    case httpAnswer
 
     public var description: String {
         switch self {
@@ -107,6 +109,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformed(let m): "malformed: \(m)"
         case .unknownMessageType(let t): "unknown message type \(t)"
         case .badMagic: "wrong magic number"
+        case .httpAnswer: "an HTTP answer, not rookery frames"
         }
     }
 }

@@ -438,6 +438,20 @@ final class SeedFixture {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    /// The seed's HTTP face given as --seed: one line naming the port it wants, nothing written.
+    @Test func aSeedsHTTPAddressGivesOneClearLine() throws {
+        let f = try SeedFixture()
+        let root = f.scratch.tmp.sub("root")
+        let result = try NixTool.run(
+            try f.agent, ["--seed", f.httpAddress, "--trusted-key", f.publicKey, "--root", root, f.closure.toplevel],
+            timeoutSeconds: 120)
+        #expect(result.status == 1)
+        #expect(
+            result.stderr == "rookery-agent: the seed's address answers in HTTP: that is its HTTP face, the chunk "
+                + "port is its --listen (7020 by default)\n")
+        #expect(!FileManager.default.fileExists(atPath: root))
+    }
+
     /// A disk slower than the network: what is received and waits for it stays bounded (SPEC §7),
     /// where before the fetcher read on and held nearly the whole path in memory (64 MiB here).
     @Test func aSlowDiskKeepsTheFetchersMemoryBounded() throws {

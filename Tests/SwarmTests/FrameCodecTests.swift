@@ -57,6 +57,8 @@ import Testing
 
     @Test(arguments: [
         ("unknown type", [1, 0, 0, 0, 0x7f] as [UInt8], WireError.unknownMessageType(0x7f)),
+        ("an HTTP server's answer", Array("HTTP/1.1 400 Bad Request\r\n".utf8), WireError.httpAnswer),
+        ("type 47 after another length", [1, 0, 0, 0, 0x2f], WireError.unknownMessageType(0x2f)),
         ("zero length", [0, 0, 0, 0, 0x08], WireError.tooLarge(what: "ping frame", size: 0, limit: 64 * 1024)),
         ("ping too short", [5, 0, 0, 0, 0x08, 1, 2, 3, 4], WireError.truncated),
         (

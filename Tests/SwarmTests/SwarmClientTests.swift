@@ -206,4 +206,22 @@ import Testing
         let early = fresh.malformed(seed, .truncated, now: 1)
         #expect(early == [.fail("protocol violation: data ends early"), .close(seed, reason: "failed")])
     }
+
+    /// `--seed` given the seed's HTTP face (the address of its binary cache and boot menus): the
+    /// line says which port it wants, not "unknown message type 47" ("/" of "HTTP/1.1").
+    @Test func aSeedAddressThatAnswersInHTTPIsNamedSo() throws {
+        var c = SwarmClient(
+            configuration: SwarmClient.Configuration(), seed: Self.seedAddress,
+            nodeID: [UInt8](repeating: 2, count: 16),
+            toplevel: try Fixtures.manifest().toplevels[0], trustedKeys: [try Fixtures.key().publicKey], randomSeed: 1)
+        let seed = try #require(Self.dialled(c.start(now: 0)).first)
+        _ = c.connected(seed, now: 0)
+        #expect(
+            c.malformed(seed, .httpAnswer, now: 1) == [
+                .fail(
+                    "the seed's address answers in HTTP: that is its HTTP face, the chunk port is its --listen "
+                        + "(7020 by default)"),
+                .close(seed, reason: "failed"),
+            ])
+    }
 }
