@@ -48,8 +48,9 @@ in
 
       # Stage 2: register what the agent fetched, once, and make it the system profile. The
       # agent does not wait for the disk: once what it wrote is synced (in the background, not
-      # holding up the boot), its mark goes, and the next agent trusts the paths it finds without
-      # reading them (README: a power cut before that, and it checks each against its NAR hash).
+      # holding up the boot), this boot's list of the paths it renamed goes, and the next agent
+      # trusts them without reading them (README: a power cut before that, and it checks each
+      # against its NAR hash).
       boot.postBootCommands = ''
         if [ -f /nix/var/rookery/registration ]; then
           ${config.nix.package.out}/bin/nix-store --load-db < /nix/var/rookery/registration \
@@ -57,8 +58,9 @@ in
           touch /etc/NIXOS
           ${config.nix.package.out}/bin/nix-env -p /nix/var/nix/profiles/system --set /run/current-system
         fi
-        if [ -f /nix/var/rookery/unsynced ]; then
-          ( ${pkgs.coreutils}/bin/sync -f /nix/store && rm -f /nix/var/rookery/unsynced ) &
+        boot=$(cat /proc/sys/kernel/random/boot_id)
+        if [ -f "/nix/var/rookery/unsynced/$boot" ]; then
+          ( ${pkgs.coreutils}/bin/sync -f /nix/store && rm -f "/nix/var/rookery/unsynced/$boot" ) &
         fi
       '';
     }

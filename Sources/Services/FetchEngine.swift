@@ -475,16 +475,18 @@ public final class FetchEngine {
         var present: [Int] = []
         // One listing of the store, not a stat per path of the manifest (the cache reads it too);
         // a stat for each path found, whose tree may have been cut short by Nix. After a fetch
-        // that may not be on the disk yet (a power cut since), each is checked whole.
+        // in an earlier boot that may not have reached the disk (a power cut since), each is
+        // checked whole.
         var inStore: Set<String>
         do { inStore = try FileIO.names(in: configuration.root.storeDirectory) } catch { return fail(error) }
-        let unsynced = !configuration.servesOnly && UnsyncedMark.isSet(in: configuration.root)
+        let doubtful = configuration.servesOnly ? [] : UnsyncedMark.doubtful(in: configuration.root)
         func whole(_ p: Int) -> Bool {
             let path = manifest.paths[p]
             guard inStore.contains(path.storePath.baseName), configuration.root.looksWhole(path.storePath) else {
                 return false
             }
-            return !unsynced || configuration.root.narMatches(path.storePath, sha256: path.narHash, size: path.narSize)
+            return !doubtful.contains(path.storePath.baseName)
+                || configuration.root.narMatches(path.storePath, sha256: path.narHash, size: path.narSize)
         }
         for i in closure {
             report.narBytes += manifest.paths[i].narSize
@@ -505,8 +507,8 @@ public final class FetchEngine {
         // Other paths of the manifest that happen to be here are served too (not when they would
         // need reading whole first).
         let closureSet = Set(closure)
-        for i in manifest.paths.indices where !closureSet.contains(i) && !unsynced {
-            if whole(i) { present.append(i) }
+        for i in manifest.paths.indices where !closureSet.contains(i) {
+            if !doubtful.contains(manifest.paths[i].storePath.baseName) && whole(i) { present.append(i) }
         }
         if configuration.servesOnly {
             report.paths = present.count
@@ -530,7 +532,12 @@ public final class FetchEngine {
                 return fail(line)
             }
             // Before anything is renamed into the store (the disk jobs that follow the plan).
-            if !wanted.isEmpty && !unsynced { try UnsyncedMark.set(in: configuration.root) }
+            if !wanted.isEmpty {
+                try UnsyncedMark.record(wanted.map { manifest.paths[$0].storePath.baseName }, in: configuration.root)
+            }
+            // The closure's paths in doubt are checked now (or set aside, and listed by this boot).
+            try UnsyncedMark.resolve(
+                doubtful.intersection(closure.map { manifest.paths[$0].storePath.baseName }), in: configuration.root)
             var holding = table.chunks(ofPaths: present)
             // A chunk a wanted path shares with a path already here is not fetched: the restore
             // takes it from that path's file. Checked now against its signed id, as every chunk that

@@ -676,25 +676,37 @@ final class SeedFixture {
     /// A fetch does not wait for the disk: after a power cut, a path it renamed into the store
     /// can hold files whose size the journal committed as 0 and whose data never came, mtime 1,
     /// looking whole. The fetch leaves a mark (durable before its first rename) until something
-    /// syncs; a fetch that finds it checks each path present against its NAR hash. Here the
-    /// damage is made by hand, as ext4 leaves it: liba's blob emptied, its mtime 1 again.
+    /// syncs; a fetch that finds it, set in another boot, checks each path it lists against its
+    /// NAR hash. Here the damage is made by hand, as ext4 leaves it: liba's blob emptied, its
+    /// mtime 1 again; and the reboot by renaming the list to another boot's id.
     @Test func aPathAPowerCutLeftEmptyIsFetchedAgain() throws {
         let f = try SeedFixture()
         let root = f.scratch.tmp.sub("root")
         let first = try f.runAgent(root: root)
         try #require(first.status == 0, "\(first.stderr)")
-        let mark = root + "/nix/var/rookery/unsynced"
-        #expect(FileManager.default.fileExists(atPath: mark))
+        let thisBoot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+        let mark = root + "/nix/var/rookery/unsynced/" + thisBoot.trimmingCharacters(in: .newlines)
+        let listed = try String(contentsOfFile: mark, encoding: .utf8).split(separator: "\n").map { "/nix/store/" + $0 }
+        #expect(Set(listed) == Set(f.closure.paths), "\(listed)")
         let liba = try #require(f.closure.paths.first { $0.hasSuffix("-liba") })
         let blob = root + liba + "/lib/blob"
         #expect(truncate(blob, 0) == 0)
         var times = [timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, blob, &times, AT_SYMLINK_NOFOLLOW) == 0)
+        // In the boot that wrote them, the paths are as the first fetch left them (nothing written
+        // is lost without the machine going down): the next attempt does not read them again.
+        let sameBoot = try f.runAgent(root: root)
+        try #require(sameBoot.status == 0, "\(sameBoot.stderr)")
+        #expect(AgentReport(sameBoot.stdoutText)["incomplete"] == 0, "\(sameBoot.stdoutText)")
+        let otherBoot = root + "/nix/var/rookery/unsynced/00000000-0000-4000-8000-000000000000"
+        #expect(rename(mark, otherBoot) == 0)
         let rerun = try f.runAgent(root: root)
         try #require(rerun.status == 0, "\(rerun.stderr)")
         let report = AgentReport(rerun.stdoutText)
         #expect(report["incomplete"] == 1, "\(rerun.stdoutText)")
         #expect((report["bytes"] ?? 0) > 0 && (report["reused"] ?? 0) > 0, "\(rerun.stdoutText)")
+        #expect(!FileManager.default.fileExists(atPath: otherBoot), "every path it listed was checked")
+        #expect(try String(contentsOfFile: mark, encoding: .utf8) == liba.dropFirst("/nix/store/".count) + "\n")
         let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
@@ -703,6 +715,58 @@ final class SeedFixture {
         let trusted = try f.runAgent(root: root)
         #expect(AgentReport(trusted.stdoutText)["bytes"] == 0, "\(trusted.stdoutText)")
         #expect(!FileManager.default.fileExists(atPath: mark), "nothing was renamed, nothing to sync")
+    }
+
+    /// A power cut after fetching generation N+1, and the next boot rolls back to N: its fetch
+    /// checks the paths of N, and cannot check those only N+1 has (not in its manifest). They
+    /// stay in doubt (stage 2's sync does not mend what the cut left), and the fetch that boots
+    /// N+1 again checks them. Here N is a closure within the fixture's (libb and liba), N+1 the
+    /// whole closure, and its initrd the path the cut emptied.
+    @Test func pathsARollbackCannotCheckStayInDoubt() throws {
+        let f = try SeedFixture()
+        let libb = try #require(f.closure.paths.first { $0.hasSuffix("-libb") })
+        let initrd = try #require(f.closure.paths.first { $0.hasSuffix("-initrd") })
+        let published = try NixTool.run(
+            try NixTool.rookeryExecutable,
+            ["publish", "--state", f.state, "--store", f.scratch.store, "--key", f.scratch.tmp.sub("sk"), libb],
+            environment: NixTool.environment(home: f.scratch.home))
+        try #require(published.status == 0, "\(published.stderr)")
+        try f.restartSeed()
+        let root = f.scratch.tmp.sub("root")
+        try #require(try f.runAgent(root: root).status == 0)
+        let lists = root + "/nix/var/rookery/unsynced"
+        let thisBoot = try #require(try FileManager.default.contentsOfDirectory(atPath: lists).first)
+        let cut = lists + "/00000000-0000-4000-8000-000000000000"
+        #expect(rename(lists + "/" + thisBoot, cut) == 0)
+        let file = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: root + initrd).first.map { root + initrd + "/" + $0 })
+        #expect(truncate(file, 0) == 0)
+        var times = [timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, file, &times, AT_SYMLINK_NOFOLLOW) == 0)
+        func fetch(_ toplevel: String) throws -> ProcessResult {
+            try NixTool.run(
+                try f.agent, ["--seed", f.address, "--trusted-key", f.publicKey, "--root", root, toplevel],
+                timeoutSeconds: 120)
+        }
+        let rollback = try fetch(libb)
+        try #require(rollback.status == 0, "\(rollback.stderr)")
+        #expect(AgentReport(rollback.stdoutText)["bytes"] == 0, "\(rollback.stdoutText)")
+        let left = try String(contentsOfFile: cut, encoding: .utf8).split(separator: "\n").map { "/nix/store/" + $0 }
+        #expect(
+            Set(left) == Set(f.closure.paths).subtracting(try Self.closure(of: libb, f)),
+            "the rollback struck off what it checked, and only that")
+        let again = try f.runAgent(root: root)
+        try #require(again.status == 0, "\(again.stderr)")
+        #expect(AgentReport(again.stdoutText)["incomplete"] == 1, "\(again.stdoutText)")
+        #expect(!FileManager.default.fileExists(atPath: cut))
+        let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
+        try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
+        try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
+    }
+
+    static func closure(of path: String, _ f: SeedFixture) throws -> Set<String> {
+        let requisites = try NixTool.nix("nix-store", ["--store", f.scratch.store, "-qR", path], home: f.scratch.home)
+        return Set(requisites.stdoutText.split(separator: "\n").map(String.init))
     }
 
     @Test func killedAgentResumesWithoutRefetchingVerifiedChunks() throws {
