@@ -479,7 +479,7 @@ public final class FetchEngine {
         // checked whole.
         var inStore: Set<String>
         do { inStore = try FileIO.names(in: configuration.root.storeDirectory) } catch { return fail(error) }
-        let doubtful = configuration.servesOnly ? [] : UnsyncedMark.doubtful(in: configuration.root)
+        let doubtful = configuration.servesOnly ? [] : UnsyncedMark.doubtful(in: configuration.root, store: inStore)
         func whole(_ p: Int) -> Bool {
             let path = manifest.paths[p]
             guard inStore.contains(path.storePath.baseName), configuration.root.looksWhole(path.storePath) else {

@@ -30,8 +30,10 @@ public enum UnsyncedMark {
     /// disk); stage 2 cannot remove it either.
     public static let unknownBoot = "unknown-boot"
 
-    /// The names listed by boots other than `boot`: paths that may have lost data.
-    public static func doubtful(in root: StoreRoot, boot: String = currentBoot) -> Set<String> {
+    /// The names listed by boots other than `boot`: paths that may have lost data. Where the
+    /// mark is still the single file an earlier rookery made (no list), every name in `store`.
+    public static func doubtful(in root: StoreRoot, store: Set<String>, boot: String = currentBoot) -> Set<String> {
+        if isSingleFile(root) { return store }
         var names = Set<String>()
         for (_, listed) in otherLists(in: root, boot: boot) { names.formUnion(listed) }
         return names
@@ -40,6 +42,7 @@ public enum UnsyncedMark {
     /// Adds `names` to this boot's list and waits until it is on the disk, with its directory
     /// entry (on ext4 and XFS the fsync commits the journal, folders made just before included).
     public static func record(_ names: [String], in root: StoreRoot, boot: String = currentBoot) throws(StoreError) {
+        try dropSingleFile(root)
         let file = folder(root) + "/" + boot
         let listed = Set(lines(of: file))
         let added = names.filter { !listed.contains($0) }
@@ -54,6 +57,7 @@ public enum UnsyncedMark {
     /// cut only costs a second check.
     public static func resolve(_ names: Set<String>, in root: StoreRoot, boot: String = currentBoot) throws(StoreError)
     {
+        try dropSingleFile(root)
         for (file, listed) in otherLists(in: root, boot: boot)
         where !file.hasSuffix("/" + unknownBoot) && listed.contains(where: names.contains) {
             let left = listed.filter { !names.contains($0) }
@@ -62,6 +66,19 @@ public enum UnsyncedMark {
             } else {
                 try FileIO.writeAtomically(file, render(left), durable: false)
             }
+        }
+    }
+
+    /// The mark of an earlier rookery: one empty file where the lists' folder is now. It said
+    /// "check every path present"; once a fetch has, it goes (as its stage 2 removed it).
+    private static func isSingleFile(_ root: StoreRoot) -> Bool {
+        var st = stat()
+        return lstat(folder(root), &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    private static func dropSingleFile(_ root: StoreRoot) throws(StoreError) {
+        if isSingleFile(root) && unlink(folder(root)) != 0 && errno != ENOENT {
+            throw .lastSystem("unlink", folder(root))
         }
     }
 

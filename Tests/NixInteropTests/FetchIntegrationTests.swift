@@ -710,11 +710,23 @@ final class SeedFixture {
         let registration = try Data(contentsOf: URL(fileURLWithPath: root + "/nix/var/rookery/registration"))
         try NixTool.nix("nix-store", ["--store", root, "--load-db"], home: f.scratch.home, stdin: Array(registration))
         try NixTool.nix("nix-store", ["--store", root, "--verify", "--check-contents"], home: f.scratch.home)
-        // Once synced (stage 2 removes the mark then), paths found are trusted without a read.
+        // Once synced (stage 2 removes this boot's list then), paths found are trusted without a read.
         #expect(unlink(mark) == 0)
         let trusted = try f.runAgent(root: root)
         #expect(AgentReport(trusted.stdoutText)["bytes"] == 0, "\(trusted.stdoutText)")
         #expect(!FileManager.default.fileExists(atPath: mark), "nothing was renamed, nothing to sync")
+
+        // The mark of session 23's rookery, one empty file, still puts every path in doubt, and
+        // the fetch that checked them replaces it with this boot's list.
+        let lists = root + "/nix/var/rookery/unsynced"
+        try FileManager.default.removeItem(atPath: lists)
+        #expect(FileManager.default.createFile(atPath: lists, contents: Data()))
+        #expect(truncate(blob, 0) == 0)
+        #expect(utimensat(AT_FDCWD, blob, &times, AT_SYMLINK_NOFOLLOW) == 0)
+        let upgraded = try f.runAgent(root: root)
+        try #require(upgraded.status == 0, "\(upgraded.stderr)")
+        #expect(AgentReport(upgraded.stdoutText)["incomplete"] == 1, "\(upgraded.stdoutText)")
+        #expect(try String(contentsOfFile: mark, encoding: .utf8) == liba.dropFirst("/nix/store/".count) + "\n")
     }
 
     /// A power cut after fetching generation N+1, and the next boot rolls back to N: its fetch
