@@ -30,12 +30,16 @@ public enum UnsyncedMark {
     /// disk); stage 2 cannot remove it either.
     public static let unknownBoot = "unknown-boot"
 
-    /// The names listed by boots other than `boot`: paths that may have lost data. Where the
-    /// mark is still the single file an earlier rookery made (no list), every name in `store`.
+    /// The names listed by boots other than `boot`: paths that may have lost data. Where a
+    /// list cannot be read, or the mark is still the single file an earlier rookery made (no
+    /// list), every name in `store`.
     public static func doubtful(in root: StoreRoot, store: Set<String>, boot: String = currentBoot) -> Set<String> {
         if isSingleFile(root) { return store }
         var names = Set<String>()
-        for (_, listed) in otherLists(in: root, boot: boot) { names.formUnion(listed) }
+        for (_, listed) in otherLists(in: root, boot: boot) {
+            guard let listed else { return store }
+            names.formUnion(listed)
+        }
         return names
     }
 
@@ -44,7 +48,7 @@ public enum UnsyncedMark {
     public static func record(_ names: [String], in root: StoreRoot, boot: String = currentBoot) throws(StoreError) {
         try dropSingleFile(root)
         let file = folder(root) + "/" + boot
-        let listed = Set(lines(of: file))
+        let listed = Set(lines(of: file) ?? [])
         let added = names.filter { !listed.contains($0) }
         guard !added.isEmpty else { return }
         try FileIO.createDirectories(folder(root))
@@ -58,8 +62,10 @@ public enum UnsyncedMark {
     public static func resolve(_ names: Set<String>, in root: StoreRoot, boot: String = currentBoot) throws(StoreError)
     {
         try dropSingleFile(root)
-        for (file, listed) in otherLists(in: root, boot: boot)
-        where !file.hasSuffix("/" + unknownBoot) && listed.contains(where: names.contains) {
+        for (file, listed) in otherLists(in: root, boot: boot) {
+            guard let listed, !file.hasSuffix("/" + unknownBoot), listed.contains(where: names.contains) else {
+                continue
+            }
             let left = listed.filter { !names.contains($0) }
             if left.isEmpty {
                 if unlink(file) != 0 && errno != ENOENT { throw .lastSystem("unlink", file) }
@@ -82,7 +88,8 @@ public enum UnsyncedMark {
         }
     }
 
-    private static func otherLists(in root: StoreRoot, boot: String) -> [(file: String, names: [String])] {
+    /// Each list but `boot`'s, with its names (nil: it cannot be read).
+    private static func otherLists(in root: StoreRoot, boot: String) -> [(file: String, names: [String]?)] {
         let names = (try? FileIO.names(in: folder(root))) ?? []
         return names.filter { ($0 != boot || $0 == unknownBoot) && !$0.hasPrefix(".") }.sorted().map { name in
             let file = folder(root) + "/" + name
@@ -90,9 +97,14 @@ public enum UnsyncedMark {
         }
     }
 
-    private static func lines(of file: String) -> [String] {
-        guard let bytes = try? FileIO.read(file, limit: 256 << 20) else { return [] }
-        return bytes.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+    /// The names in `file`: none when it is not there, nil when it cannot be read.
+    private static func lines(of file: String) -> [String]? {
+        do {
+            let bytes = try FileIO.read(file, limit: 256 << 20)
+            return bytes.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        } catch {
+            return error == .system(call: "open", path: file, errno: ENOENT) ? [] : nil
+        }
     }
 
     private static func render(_ names: [String]) -> [UInt8] { Array(names.map { $0 + "\n" }.joined().utf8) }

@@ -62,6 +62,21 @@ import Testing
         #expect(UnsyncedMark.doubtful(in: root, store: ["ccc-app"], boot: Self.two) == ["ccc-app"])
     }
 
+    /// A list that cannot be read (here a folder where the file should be) cannot say what it
+    /// vouched for: every path present is in doubt, and it stays.
+    @Test func aListThatCannotBeReadPutsEveryPathInDoubt() throws {
+        let tmp = TemporaryDirectory()
+        let root = StoreRoot(root: tmp.sub("root"))
+        try UnsyncedMark.record(["aaa-liba"], in: root, boot: Self.one)
+        try FileManager.default.createDirectory(
+            atPath: tmp.sub("root") + "/nix/var/rookery/unsynced/" + Self.two, withIntermediateDirectories: false)
+        let store: Set<String> = ["aaa-liba", "bbb-libb"]
+        #expect(UnsyncedMark.doubtful(in: root, store: store, boot: Self.one) == store)
+        try UnsyncedMark.resolve(store, in: root, boot: Self.one)
+        #expect(UnsyncedMark.doubtful(in: root, store: store, boot: Self.one) == store)
+        #expect(UnsyncedMark.doubtful(in: root, store: store, boot: "33333333-3333-4333-8333-333333333333") == store)
+    }
+
     /// A boot without /proc cannot tell its writes from another boot's: what it lists stays in
     /// doubt, also for itself, whatever it checks.
     @Test func aBootThatCannotTellItsIdLeavesItsPathsInDoubt() throws {
