@@ -50,22 +50,28 @@ let package = Package(
         // The only importer of CLibUV: loop, TCP, timers, signals.
         .target(name: "Runtime", dependencies: ["CLibUV", "CSystemShims"], linkerSettings: uvLinking),
         .target(name: "CSystemShims"),
+        // Pure boot formats a client reads: the kernel command line's words for the agent, the
+        // disk layout declaration and its MBR.
+        .target(name: "BootFormats", dependencies: ["NixFormats"]),
+        // Pure: the boot menus raven hands out, and its boot-macs file (not in the agent).
+        .target(name: "BootMenus", dependencies: ["NixFormats"]),
         // Pure protocol and swarm logic: manifest, chunks, frames, session state machines.
         .target(name: "Swarm", dependencies: ["NixFormats", "Sodium"]),
         // On-disk: dump a tree to a NAR stream, restore a NAR into a root with canonical metadata.
-        .target(name: "Store", dependencies: ["NixFormats", "Sodium", "Swarm", "CSystemShims"]),
+        .target(name: "Store", dependencies: ["BootFormats", "NixFormats", "Sodium", "Swarm", "CSystemShims"]),
         // Raven's side of the store: a closure's signed manifest, its paths hashed on all cores
         // (not in the agent).
         .target(name: "Publishing", dependencies: ["Store", "NixFormats", "Sodium", "Swarm"]),
 
         // Fuzzing: targets per decoder, a weak libFuzzer hook, and the driver executable.
-        .target(name: "FuzzTargets", dependencies: ["NixFormats", "Swarm", "Sodium", "HTTP"]),
+        .target(
+            name: "FuzzTargets", dependencies: ["BootFormats", "BootMenus", "NixFormats", "Swarm", "Sodium", "HTTP"]),
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "rookery-fuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
 
         // The initrd agent: Glibc only, linked fully static with `--traits StaticDeps`.
         .executableTarget(
-            name: "rookery-agent", dependencies: ["Services", "Runtime", "Store", "Swarm", "NixFormats"]),
+            name: "rookery-agent", dependencies: ["BootFormats", "Services", "Runtime", "Store", "Swarm", "NixFormats"]),
 
         // The services: seed and fetch engine, gluing Runtime, Swarm and Store.
         .target(name: "Services", dependencies: ["Runtime", "Swarm", "Store", "NixFormats", "Sodium"]),
@@ -74,7 +80,8 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CHTTPParser"], linkerSettings: [.linkedLibrary("http_parser")]),
         // The HTTP faces on libuv: server, Nix binary cache, status and metrics (not in the agent).
         .target(
-            name: "Faces", dependencies: ["HTTP", "Runtime", "Services", "Store", "Swarm", "NixFormats", "Sodium"]),
+            name: "Faces",
+            dependencies: ["BootMenus", "HTTP", "Runtime", "Services", "Store", "Swarm", "NixFormats", "Sodium"]),
 
         // The real swarm state machines over a modelled network, in virtual time.
         .target(name: "Simulation", dependencies: ["Swarm", "NixFormats", "Sodium"]),
@@ -82,8 +89,9 @@ let package = Package(
         .executableTarget(
             name: "rookery",
             dependencies: [
-                "NixFormats", "Store", "Publishing", "Sodium", "Swarm", "Services", "Runtime", "Simulation", "Faces",
-                "HTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BootFormats", "NixFormats", "Store", "Publishing", "Sodium", "Swarm", "Services", "Runtime",
+                "Simulation",
+                "Faces", "HTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Release-mode benchmark harness: ratios measured in one run.
@@ -93,6 +101,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["NixFormats", "Sodium", "Swarm"], path: "Tests/Support"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
+        .testTarget(name: "BootTests", dependencies: ["BootFormats", "BootMenus", "NixFormats", "FuzzTargets"]),
         .testTarget(name: "NixFormatsTests", dependencies: ["NixFormats", "Sodium", "TestSupport", "FuzzTargets"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "NixFormats", "Sodium", "TestSupport", "Simulation"]),
         .testTarget(

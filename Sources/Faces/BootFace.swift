@@ -3,6 +3,7 @@
 // when its `kernel` and `initrd` links resolve inside the store; other closures are not listed.
 // The agent's seed address is the host the client reached raven's HTTP face at, with the chunk
 // protocol's port: no address to configure twice.
+import BootMenus
 import Glibc
 import HTTP
 import NixFormats

@@ -6,22 +6,26 @@ import HTTP
 
 extension FuzzTarget {
     public static let httpRequest = FuzzTarget(name: "http-request", seeds: HTTPSeeds.requests) { input in
-        for message in decodedAlike(.request, input) ?? [] {
+        let messages = decodedAlike(.request, input) ?? []
+        for message in messages {
             for size: UInt64 in [0, 1, 1000] {
                 if case .partial(let r) = ByteRangeRequest(header: message.header("Range"), size: size) {
                     precondition(!r.isEmpty && r.upperBound <= size, "range outside the representation")
                 }
             }
         }
+        return !messages.isEmpty
     }
 
     /// Responses end with the stream too (a body without a length runs to it): both decodes get it.
     public static let httpResponse = FuzzTarget(name: "http-response", seeds: HTTPSeeds.responses) { input in
         let limits = HTTPLimits()
-        for message in decodedAlike(.response, input, endOfStream: true) ?? [] {
+        let messages = decodedAlike(.response, input, endOfStream: true) ?? []
+        for message in messages {
             precondition(message.method.isEmpty && message.target.isEmpty, "a response with a request line")
             precondition(message.body.count <= limits.maxBodyBytes, "a body over the limit")
         }
+        return !messages.isEmpty
     }
 }
 

@@ -42,17 +42,29 @@ public struct Mutator {
         return bytes
     }
 
-    /// Runs `target` on its seeds and `iterations` mutants; returns how many inputs ran.
+    /// How many inputs a run fed its target, and how many of them the decoder accepted.
+    public struct Run: Equatable, Sendable {
+        public var inputs = 0
+        public var accepted = 0
+        public init() {}
+    }
+
+    /// Runs `target` on its seeds and `iterations` mutants.
     @discardableResult
-    public static func fuzz(_ target: FuzzTarget, seed: UInt64, iterations: Int, corpus: [[UInt8]] = []) -> Int {
+    public static func fuzz(_ target: FuzzTarget, seed: UInt64, iterations: Int, corpus: [[UInt8]] = []) -> Run {
         var mutator = Mutator(seed: seed)
         let pool = target.seeds + corpus
-        for input in pool { target.run(input) }
+        var run = Run()
+        func feed(_ input: [UInt8]) {
+            run.inputs += 1
+            if target.run(input) { run.accepted += 1 }
+        }
+        for input in pool { feed(input) }
         for _ in 0..<iterations {
             var input = pool[mutator.below(pool.count)]
             for _ in 0...mutator.below(3) { input = mutator.mutate(input) }
-            target.run(input)
+            feed(input)
         }
-        return pool.count + iterations
+        return run
     }
 }

@@ -21,10 +21,11 @@ extension FuzzTarget {
             }
             try parser.finish()
         } catch {
-            return
+            return false
         }
         precondition(writer.isComplete, "parser accepted a NAR the writer finds incomplete")
         precondition(out == input, "accepted NAR does not re-encode to its own bytes")
+        return true
     }
 
     /// narinfo: whatever parses must render to text that parses to the same value.
@@ -48,16 +49,18 @@ extension FuzzTarget {
                 """.utf8)
         ]
     ) { input in
-        guard let info = try? NarInfo.parse(String(decoding: input, as: UTF8.self)) else { return }
+        guard let info = try? NarInfo.parse(String(decoding: input, as: UTF8.self)) else { return false }
         let again = try? NarInfo.parse(info.render())
         precondition(again == info, "narinfo does not survive render and parse")
+        return true
     }
 
     public static let cacheInfo = FuzzTarget(
         name: "nix-cache-info", seeds: [Array("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n".utf8)]
     ) { input in
-        guard let info = try? NixCacheInfo.parse(String(decoding: input, as: UTF8.self)) else { return }
+        guard let info = try? NixCacheInfo.parse(String(decoding: input, as: UTF8.self)) else { return false }
         precondition((try? NixCacheInfo.parse(info.render())) == info, "nix-cache-info does not round-trip")
+        return true
     }
 
     public static let registration = FuzzTarget(
@@ -87,7 +90,7 @@ extension FuzzTarget {
                 """.utf8),
         ]
     ) { input in
-        guard let paths = try? Registration.parse(String(decoding: input, as: UTF8.self)) else { return }
+        guard let paths = try? Registration.parse(String(decoding: input, as: UTF8.self)) else { return false }
         // References are a set in Nix (render writes them sorted): compare them as one.
         func normalized(_ records: [PathInfo]) -> [PathInfo] {
             records.map {
@@ -97,6 +100,7 @@ extension FuzzTarget {
         precondition(
             (try? Registration.parse(Registration.render(paths))).map(normalized) == normalized(paths),
             "registration does not round-trip")
+        return true
     }
 
     /// Key files and hash strings: parse or refuse, never crash; accepted keys print back the same.
@@ -109,15 +113,19 @@ extension FuzzTarget {
         ]
     ) { input in
         let text = String(decoding: input, as: UTF8.self)
+        var accepted = false
         if let key = try? NixPublicKey(parsing: text) {
             precondition((try? NixPublicKey(parsing: key.description)) == key, "public key does not round-trip")
+            accepted = true
         }
-        _ = try? NixSecretKey(parsing: text)
+        if (try? NixSecretKey(parsing: text)) != nil { accepted = true }
         if let hash = try? NixHash.parsePrefixed(text) {
             precondition((try? NixHash.parsePrefixed(hash.description)) == hash, "hash does not round-trip")
             precondition((try? NixHash.parsePrefixed(hash.sri)) == hash, "SRI hash does not round-trip")
+            accepted = true
         }
-        _ = try? StorePath(text)
+        if (try? StorePath(text)) != nil { accepted = true }
+        return accepted
     }
 }
 

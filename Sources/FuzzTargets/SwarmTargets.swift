@@ -20,24 +20,29 @@ extension FuzzTarget {
                 step = step * 3 % 17 + 1
             }
         } catch {
-            return
+            return false
         }
         precondition(input.starts(with: reencoded), "decoded frames do not re-encode to their bytes")
         precondition(reencoded.count + decoder.bufferedBytes == input.count, "decoder lost bytes")
+        return !reencoded.isEmpty
     }
 
     /// Signed manifest file form, then (unsigned) body decoding: parse or refuse, never crash;
     /// whatever decodes re-encodes to the same bytes.
     public static let manifest = FuzzTarget(name: "manifest", seeds: SwarmSeeds.manifests) { input in
+        var accepted = false
         if let signed = try? SignedManifest.decode(input[...]) {
             precondition(signed.encode() == input, "signed manifest does not re-encode")
             if let body = try? Manifest.decode(signed.body[...]) {
                 precondition(body.encode() == signed.body, "manifest body does not re-encode")
+                accepted = true
             }
         }
         if let body = try? Manifest.decode(input[...]) {
             precondition(body.encode() == input, "manifest body does not re-encode")
+            accepted = true
         }
+        return accepted
     }
 }
 

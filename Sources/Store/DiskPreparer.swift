@@ -1,6 +1,7 @@
 // The check-and-create step before the root is mounted (preLVMCommands in NixOS's initrd): a
 // disk that already carries the declared layout is left alone; any other is partitioned and
 // formatted. Nothing is written before the layout is known to fit.
+import BootFormats
 import Glibc
 
 public enum DiskPreparer {

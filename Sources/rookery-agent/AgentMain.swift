@@ -8,7 +8,8 @@
 //                 check-and-create the declared disk layout (default /etc/rookery-layout)
 //   rookery-agent [--auto] [--cmdline FILE] [--config FILE]
 //                 automatic mode (the initrd): everything from /proc/cmdline and, if present,
-//                 /etc/rookery-agent.conf (see Services/BootParameters.swift and the README)
+//                 /etc/rookery-agent.conf (see BootFormats/BootParameters.swift and the README)
+import BootFormats
 import Glibc
 import NixFormats
 import Runtime

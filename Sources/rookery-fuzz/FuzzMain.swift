@@ -1,7 +1,8 @@
 // `rookery-fuzz TARGET [options]`: fuzzes one decoder. Built by scripts/fuzz.sh with libFuzzer
 // (coverage-guided; options are libFuzzer's, e.g. -max_total_time=60 CORPUS_DIR); in a plain
 // build it runs the seeded mutator: `rookery-fuzz TARGET [SECONDS] [SEED]`.
-// `rookery-fuzz TARGET --write-seeds DIR` writes the target's seed inputs into DIR.
+// `rookery-fuzz TARGET --write-seeds DIR` writes the target's seed inputs into DIR;
+// `rookery-fuzz --list` prints every target's name.
 import CFuzzDriver
 import FuzzTargets
 import Glibc
@@ -13,6 +14,10 @@ nonisolated(unsafe) var selectedTarget: FuzzTarget?
 struct FuzzMain {
     static func main() {
         let args = CommandLine.arguments
+        if args.count == 2 && args[1] == "--list" {
+            for target in FuzzTarget.all { print(target.name) }
+            return
+        }
         guard args.count >= 2, let target = FuzzTarget.named(args[1]) else {
             let names = FuzzTarget.all.map(\.name).joined(separator: ", ")
             print("usage: rookery-fuzz TARGET [options]\ntargets: \(names)")
@@ -30,7 +35,7 @@ struct FuzzMain {
             let rc = argv.withUnsafeMutableBufferPointer { buffer -> Int32 in
                 var base: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
                 return rookery_libfuzzer_run(&argc, &base) { data, size in
-                    selectedTarget!.run(Array(UnsafeBufferPointer(start: data, count: size)))
+                    _ = selectedTarget!.run(Array(UnsafeBufferPointer(start: data, count: size)))
                     return 0
                 }
             }
@@ -38,15 +43,17 @@ struct FuzzMain {
         }
         let seconds = args.count > 2 ? Double(args[2]) ?? 10 : 10
         let seed = args.count > 3 ? UInt64(args[3]) ?? 1 : 1
-        var runs = 0
+        var runs = Mutator.Run()
         var round: UInt64 = 0
         let start = now()
         while now() - start < seconds {
-            runs += Mutator.fuzz(target, seed: seed &+ round, iterations: 2000)
+            let run = Mutator.fuzz(target, seed: seed &+ round, iterations: 2000)
+            runs.inputs += run.inputs
+            runs.accepted += run.accepted
             round += 1
         }
         print(
-            "rookery-fuzz: \(target.name): \(runs) inputs in \(Int(now() - start)) s, no finding (seeded mutator, seed \(seed))"
+            "rookery-fuzz: \(target.name): \(runs.inputs) inputs (\(runs.accepted) accepted) in \(Int(now() - start)) s, no finding (seeded mutator, seed \(seed))"
         )
     }
 

@@ -1,5 +1,6 @@
 // `rookery seed`: raven's chunk server for the published manifests.
 import ArgumentParser
+import BootMenus
 import Faces
 import Foundation
 import Glibc

@@ -8,17 +8,14 @@ import Testing
     func seededMutationFindsNothing(target name: String) throws {
         let target = try #require(FuzzTarget.named(name))
         #expect(!target.seeds.isEmpty)
-        let ran = Mutator.fuzz(target, seed: 0x726f_6f6b, iterations: 5_000)
-        #expect(ran == target.seeds.count + 5_000)
-    }
-
-    @Test func narSeedsAreAcceptedSoMutantsGoDeep() throws {
-        // The property check only bites on accepted inputs; the seeds must be such inputs.
-        let target = try #require(FuzzTarget.named("nar-parser"))
-        for seed in target.seeds {
-            #expect(seed.starts(with: [13, 0, 0, 0, 0, 0, 0, 0] + Array("nix-archive-1".utf8)))
-            target.run(seed)
-        }
+        // A property is checked only on accepted inputs: every seed must be one, and so must
+        // some of the mutants, or the target tests nothing past the decoder's first refusal.
+        // (Few are: 0.1 % of the NAR parser's, whose every length and token must stay intact;
+        // libFuzzer's coverage guidance in CI goes where these cannot.)
+        for seed in target.seeds { #expect(target.run(seed), "a seed of \(name) is refused") }
+        let run = Mutator.fuzz(target, seed: 0x726f_6f6b, iterations: 5_000)
+        #expect(run.inputs == target.seeds.count + 5_000)
+        #expect(run.accepted > target.seeds.count, "\(name): no mutant of \(run.inputs) accepted")
     }
 
     @Test func mutatorIsDeterministic() {

@@ -39,11 +39,13 @@ public struct BootParameters: Equatable, Sendable {
     public static func parse(commandLine: String, file: String? = nil) throws(Failure) -> BootParameters {
         var single: [String: String] = [:]
         var keys: [String] = []
-        let fileWords = (file ?? "").split(separator: "\n").filter { !$0.hasPrefix("#") }.flatMap { words($0) }
+        let fileLines = (file ?? "").unicodeScalars.split { $0 == "\n" || $0 == "\r" }
+        let fileWords = fileLines.filter { $0.first != "#" }.flatMap { words(String($0)) }
         for word in fileWords + words(commandLine) {
-            guard let eq = word.firstIndex(of: "=") else { continue }
-            let key = String(word[..<eq])
-            let value = String(word[word.index(after: eq)...])
+            let scalars = word.unicodeScalars
+            guard let eq = scalars.firstIndex(of: "=") else { continue }
+            let key = String(scalars[..<eq])
+            let value = String(scalars[scalars.index(after: eq)...])
             if key == "rookery.key" {
                 if !keys.contains(value) { keys.append(value) }
             } else if key == "init" || key.hasPrefix("rookery.") {
@@ -77,26 +79,28 @@ public struct BootParameters: Equatable, Sendable {
         return BootParameters(arguments: arguments + [toplevel], attempts: attempts)
     }
 
-    /// Splits like the kernel does: spaces separate words, double quotes group spaces.
-    static func words(_ text: some StringProtocol) -> [Substring] {
-        var out: [Substring] = []
-        var current = ""
+    /// Splits like the kernel does: white space (C's isspace: space, \t, \n, \v, \f, \r)
+    /// separates words, double quotes group it. By scalar, not Character: "\r\n" is one
+    /// Character, equal to neither, and a file with CRLF lines was one long word.
+    static func words(_ text: String) -> [String] {
+        var out: [String] = []
+        var current = String.UnicodeScalarView()
         var quoted = false
         var any = false
-        for c in text {
+        for c in text.unicodeScalars {
             if c == "\"" {
                 quoted.toggle()
                 any = true
-            } else if !quoted && (c == " " || c == "\n" || c == "\t") {
-                if any { out.append(Substring(current)) }
-                current = ""
+            } else if !quoted && (c == " " || ("\t"..."\r").contains(c)) {
+                if any { out.append(String(current)) }
+                current = String.UnicodeScalarView()
                 any = false
             } else {
                 current.append(c)
                 any = true
             }
         }
-        if any { out.append(Substring(current)) }
+        if any { out.append(String(current)) }
         return out
     }
 

@@ -30,9 +30,11 @@ public enum BootMacs {
         return entries
     }
 
-    /// `52:54:00:ab:00:01`, as iPXE's `${net0/mac}` spells it (in either case).
+    /// `52:54:00:ab:00:01`, as iPXE's `${net0/mac}` spells it (in either case). ASCII only:
+    /// Character's `isHexDigit` takes fullwidth `５` too, and such a MAC matched no machine.
     static func isMAC(_ word: Substring) -> Bool {
         let pairs = word.split(separator: ":", omittingEmptySubsequences: false)
-        return pairs.count == 6 && pairs.allSatisfy { $0.count == 2 && $0.allSatisfy(\.isHexDigit) }
+        return pairs.count == 6
+            && pairs.allSatisfy { $0.utf8.count == 2 && $0.allSatisfy { $0.isASCII && $0.isHexDigit } }
     }
 }
