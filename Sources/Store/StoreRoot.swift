@@ -23,6 +23,12 @@ public struct StoreRoot: Sendable {
     /// Where `path` lives on disk.
     public func realPath(_ path: StorePath) -> String { storeDirectory + "/" + path.baseName }
 
+    /// The paths among `paths` with nothing at their place on disk.
+    public func absent(_ paths: some Sequence<StorePath>) -> [StorePath] {
+        var st = stat()
+        return paths.filter { lstat(realPath($0), &st) != 0 && errno == ENOENT }
+    }
+
     /// Creates `<root>/nix/store` (and its parents) if missing.
     public func createStoreDirectory() throws(StoreError) {
         try FileIO.createDirectories(storeDirectory)

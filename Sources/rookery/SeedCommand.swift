@@ -57,6 +57,23 @@ struct SeedCommand: ParsableCommand {
         }
     }
 
+    /// One line for each manifest whose paths are not all in the store: it is served, but its
+    /// clients would stop at the first chunk the seed cannot read ("the seed does not have
+    /// chunk …"), and the seed's log said nothing of why.
+    func checkStore(_ manifests: [(id: Digest256, manifest: Manifest)]) {
+        let root = StoreRoot(root: store)
+        for (id, manifest) in manifests {
+            let absent = root.absent(manifest.paths.map(\.storePath))
+            guard let first = absent.first else { continue }
+            let label = manifest.label.isEmpty ? "" : " (\(manifest.label))"
+            let line =
+                "rookery seed: manifest \(id.hex)\(label) has \(absent.count) of "
+                + "\(manifest.paths.count) paths missing from \(root.storeDirectory) (first: \(first)): its clients "
+                + "cannot finish (the wrong --store? store paths collected since the publish?)\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
     func skipped(_ signed: SignedManifest, _ error: any Error) {
         FileHandle.standardError.write(Data("rookery seed: skipping manifest \(signed.id.hex): \(error)\n".utf8))
     }
@@ -78,14 +95,16 @@ struct SeedCommand: ParsableCommand {
     func reload(_ service: SeedService, faces: FaceHandler?, port: UInt16, key secret: NixSecretKey?) {
         do {
             let stored = try loadState()
-            var added = 0
+            var new: [(id: Digest256, manifest: Manifest)] = []
             for signed in stored {
                 do {
                     guard let manifest = try service.add(signed) else { continue }
                     faces?.cache.add(manifest)
-                    added += 1
+                    new.append((signed.id, manifest))
                 } catch { skipped(signed, error) }
             }
+            checkStore(new)
+            let added = new.count
             let present = Set(stored.map(\.id))
             let menus = service.catalog.entries.filter { present.contains($0.signed.id) }.map(\.manifest)
             faces?.boot = bootFace(menus, port: port, key: secret)
@@ -114,6 +133,7 @@ struct SeedCommand: ParsableCommand {
                 // One bad file must not keep raven from serving the others.
                 do { try catalog.add(signed) } catch { skipped(signed, error) }
             }
+            checkStore(catalog.entries.map { ($0.signed.id, $0.manifest) })
             let loop = try EventLoop()
             var configuration = SeedService.Configuration(listen: address)
             configuration.idleTimeoutMilliseconds = max(idleTimeout.milliseconds, 100)
