@@ -5,7 +5,11 @@ import Sodium
 /// Splits `name:base64` at the first ':' and decodes by Nix's base64 rules.
 func parseNamedKey(_ text: some StringProtocol, what: String) throws(NixFormatError) -> (String, [UInt8]) {
     let s = String(text)
-    guard let colon = s.firstIndex(of: ":") else { throw .badKey("\(what) has no ':'") }
+    guard let colon = s.firstIndex(of: ":") else {
+        // A key file's path where its text belongs is the likely slip.
+        let path = s.hasPrefix("/") || s.hasPrefix(".") ? " (a key is the text NAME:BASE64, not a file's path)" : ""
+        throw .badKey("\(what) has no ':'\(path)")
+    }
     let name = String(s[..<colon])
     guard !name.isEmpty else { throw .badKey("\(what) has an empty name") }
     guard let bytes = Base64.decode(s[s.index(after: colon)...]) else {
@@ -26,6 +30,10 @@ public struct NixPublicKey: Hashable, Sendable, CustomStringConvertible {
 
     public init(parsing text: some StringProtocol) throws(NixFormatError) {
         let (name, bytes) = try parseNamedKey(text, what: "public key")
+        guard bytes.count != SecretKey.byteCount else {
+            throw .badKey(
+                "'\(name)' is a secret key, not a public key (give its public one; the secret one stays on raven)")
+        }
         do {
             self.init(name: name, key: try PublicKey(bytes: bytes))
         } catch {
@@ -62,6 +70,9 @@ public struct NixSecretKey: Sendable, CustomStringConvertible {
         let (name, bytes) = try parseNamedKey(text, what: "secret key")
         var copy = bytes
         defer { for i in copy.indices { copy[i] = 0 } }
+        guard bytes.count != PublicKey.byteCount else {
+            throw .badKey("'\(name)' is a public key, not a secret key: signing takes the secret one (its other file)")
+        }
         do {
             self.init(name: name, key: try SecretKey(bytes: copy))
         } catch {

@@ -2,11 +2,18 @@
 import CSodium
 
 /// Errors from the libsodium door.
-public enum SodiumError: Error, Equatable, Sendable {
+public enum SodiumError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A key or signature had the wrong number of bytes.
     case wrongLength(what: String, expected: Int, got: Int)
     /// libsodium refused to produce a signature or key pair.
     case operationFailed(String)
+
+    public var description: String {
+        switch self {
+        case .wrongLength(let what, let expected, let got): "a \(what) has \(expected) bytes, this has \(got)"
+        case .operationFailed(let what): "libsodium failed to \(what)"
+        }
+    }
 }
 
 /// `sodium_init` is idempotent and thread-safe; a global `let` runs it once, lazily.

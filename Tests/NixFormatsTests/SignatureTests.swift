@@ -50,6 +50,32 @@ import Testing
         #expect(throws: NixFormatError.self) { try NixSecretKey(parsing: text) }
     }
 
+    /// The likely slips name themselves: one file of the pair for the other, a file's path for
+    /// its text (before: `wrongLength(what: "secret key", expected: 64, got: 32)`, `has no ':'`).
+    @Test func theOtherKeyOrAPathIsNamed() throws {
+        let key = try Self.key()
+        #expect(
+            throws: NixFormatError.badKey(
+                "'raven-1' is a public key, not a secret key: signing takes the secret one (its other file)")
+        ) {
+            try NixSecretKey(parsing: key.publicKey.description)
+        }
+        #expect(
+            throws: NixFormatError.badKey(
+                "'raven-1' is a secret key, not a public key (give its public one; the secret one stays on raven)")
+        ) {
+            try NixPublicKey(parsing: key.renderSecret())
+        }
+        #expect(
+            throws: NixFormatError.badKey("public key has no ':' (a key is the text NAME:BASE64, not a file's path)")
+        ) {
+            try NixPublicKey(parsing: "/etc/nix/raven.pub")
+        }
+        #expect(throws: NixFormatError.badKey("secret key 'k' is not valid: a secret key has 64 bytes, this has 3")) {
+            try NixSecretKey(parsing: "k:AAAA")
+        }
+    }
+
     /// A public key travels where blanks separate words (nix.conf's `trusted-public-keys`, the
     /// kernel command line's `rookery.key=`): a new key's name holds none, nor a ':'.
     @Test(arguments: ["", "a:b", "lab key", "lab\tkey", "lab\nkey"])
