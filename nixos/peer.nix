@@ -9,7 +9,7 @@ in
   options.services.rookery.peer = {
     enable = mkEnableOption "serving this machine's systems to the lab with rookery peer";
     package = mkOption { type = types.package; description = "rookery, built as in nixos/package.nix."; };
-    seed = mkOption { type = types.str; example = "10.0.0.1:7020"; description = "raven's chunk address."; };
+    seed = mkOption { type = types.str; example = "10.0.0.1:7020"; description = "raven's chunk address, HOST:PORT (an IP address, or a name looked up at each start)."; };
     trustedKeys = mkOption { type = types.listOf types.str; description = "raven's public keys, name:base64."; };
     listen = mkOption { type = types.str; default = "0.0.0.0:7021"; description = "Chunk protocol address."; };
     http = mkOption { type = types.str; default = "0.0.0.0:7080"; description = "HTTP face (\"off\": none)."; };

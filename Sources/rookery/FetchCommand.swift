@@ -14,7 +14,7 @@ struct FetchCommand: ParsableCommand {
     @Argument(help: "The toplevel store path to fetch.")
     var toplevel: String
 
-    @Option(help: "The seed, IP:PORT.")
+    @Option(help: "The seed, HOST:PORT (an IP address or a name).")
     var seed: String
 
     @Option(name: .customLong("trusted-key"), help: "A trusted public key, name:base64 (repeatable).")
@@ -40,9 +40,7 @@ struct FetchCommand: ParsableCommand {
     var faultSlowDiskUs: UInt32 = 0
 
     func run() throws {
-        guard let address = SocketAddress(parsing: seed) else {
-            throw CommandFailure("--seed wants IP:PORT, got '\(seed)'")
-        }
+        let address = try RemoteAddress.resolve(seed, option: "seed")
         let keys: [NixPublicKey]
         let path: StorePath
         do {

@@ -21,7 +21,7 @@ struct PeerCommand: ParsableCommand {
     @Argument(help: "Toplevel store paths whose manifests to serve (default: the booted and current systems).")
     var toplevels: [String] = []
 
-    @Option(help: "The seed, IP:PORT.")
+    @Option(help: "The seed, HOST:PORT (an IP address or a name).")
     var seed: String
 
     @Option(name: .customLong("trusted-key"), help: "A trusted public key, name:base64 (repeatable).")
@@ -40,9 +40,7 @@ struct PeerCommand: ParsableCommand {
     var uploadMbit = RateMbit(0)
 
     func run() throws {
-        guard let address = SocketAddress(parsing: seed) else {
-            throw CommandFailure("--seed wants IP:PORT, got '\(seed)'")
-        }
+        let address = try RemoteAddress.resolve(seed, option: "seed")
         guard let base = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
         }

@@ -11,10 +11,10 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show the swarm: per-peer progress, rates, seed vs peer bytes.")
 
-    @Option(help: "The seed's HTTP address, IP:PORT (its --http).")
+    @Option(help: "The seed's HTTP address, HOST:PORT (its --http; an IP address or a name).")
     var seed: String = "127.0.0.1:7080"
 
-    @Option(help: "A booted peer's HTTP address instead, IP:PORT (its --http): what it serves.")
+    @Option(help: "A booted peer's HTTP address instead, HOST:PORT (its --http): what it serves.")
     var peer: String?
 
     @Flag(help: "Print the seed's /status JSON once and exit.")
@@ -33,9 +33,7 @@ struct StatusCommand: ParsableCommand {
     var linkMbit: RateMbit?
 
     func run() throws {
-        guard let address = SocketAddress(parsing: peer ?? seed) else {
-            throw CommandFailure("--\(peer == nil ? "seed" : "peer") wants IP:PORT, got '\(peer ?? seed)'")
-        }
+        let address = try RemoteAddress.resolve(peer ?? seed, option: peer == nil ? "seed" : "peer")
         if json {
             let response = try fetch(address)
             FileHandle.standardOutput.write(Data(response.body))

@@ -88,6 +88,10 @@ import Testing
         #expect(plain.status == 0)
         #expect(plain.stdoutText.contains("manifest "))
         #expect(!plain.stdoutText.contains("\u{1B}"))
+        // A name, as an admin types `raven:7080` (localhost: from /etc/hosts, never DNS here).
+        let port = f.httpAddress.split(separator: ":").last!
+        let named = try NixTool.run(rookery, ["status", "--seed", "localhost:\(port)", "--once"])
+        #expect(named.status == 0 && named.stdoutText.contains("manifest "), "\(named.stderr)")
         let unreachable = try NixTool.run(rookery, ["status", "--seed", "127.0.0.1:1", "--once"])
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.contains("127.0.0.1:1/status: cannot connect"), "\(unreachable.stderr)")
