@@ -181,6 +181,29 @@ import Testing
         #expect(refused.stderr.contains("is neither a store path nor a symbolic link to one"), "\(refused.stderr)")
     }
 
+    /// A folder that holds no store is refused before Nix runs: Nix makes an empty store wherever
+    /// it is told to (a typo left a tree of folders; the store folder itself got a store inside).
+    @Test func aStoreFolderWithoutAStoreIsRefusedAndLeftAlone() throws {
+        let f = try SeedFixture()
+        let typo = f.scratch.tmp.sub("typo")
+        let inner = f.scratch.store + "/nix/store"
+        for (store, refusal) in [
+            (typo, "no Nix store at '\(typo)': \(typo)/nix/store is not a folder"),
+            (inner + "/", "--store takes the folder that holds nix/store (/ for this machine's own store), not"),
+        ] {
+            let refused = try NixTool.run(
+                try NixTool.rookeryExecutable,
+                [
+                    "publish", "--state", f.state, "--store", store, "--key", f.scratch.tmp.sub("sk"),
+                    f.closure.toplevel,
+                ],
+                environment: NixTool.environment(home: f.scratch.home))
+            #expect(refused.status != 0 && refused.stderr.contains(refusal), "\(refused.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: typo))
+        #expect(!FileManager.default.fileExists(atPath: inner + "/nix"))
+    }
+
     /// A label every reader accepts, on one line: a longer one was signed and stored, then skipped
     /// by the seed and refused by every agent (the manifest's limit is 1024 bytes).
     @Test func labelsAreOneLineWithinTheManifestsLimit() throws {

@@ -15,7 +15,7 @@ struct NixQuery {
         args += toplevels.map(\.fullPath)
         let run = try Tool.capture(["nix"] + args)
         guard run.status == 0 else {
-            throw CommandFailure("nix \(args.prefix(2).joined(separator: " ")) failed: \(run.lastErrorLine)")
+            throw CommandFailure("nix path-info failed: \(run.lastErrorLine)")
         }
         guard let items = try JSONSerialization.jsonObject(with: Data(run.stdout)) as? [[String: Any]] else {
             throw CommandFailure("nix path-info printed no JSON array")

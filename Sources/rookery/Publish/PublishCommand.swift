@@ -53,10 +53,28 @@ struct PublishCommand: ParsableCommand {
         }
     }
 
+    /// A folder given as --store must hold a store already: Nix makes a new, empty one wherever
+    /// it is told to (a typo left a tree of empty folders; `--store /nix/store` one inside the
+    /// machine's own store), and then only says the path is not valid.
+    static func checkChrootStore(_ folder: String) throws(CommandFailure) {
+        let root = StoreRoot(root: folder)
+        var st = stat()
+        if stat(root.storeDirectory, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { return }
+        if (root.root + "/").hasSuffix(StorePath.storeDirectory + "/") {
+            throw CommandFailure(
+                "--store takes the folder that holds nix/store (/ for this machine's own store), not '\(folder)' itself"
+            )
+        }
+        throw CommandFailure(
+            "no Nix store at '\(folder)': \(root.storeDirectory) is not a folder (--store takes the root of a chroot store)"
+        )
+    }
+
     func run() throws {
         do {
             let secret = try NixSecretKey(parsing: String(decoding: try FileIO.read(key, limit: 4096), as: UTF8.self))
             let roots = try toplevels.map { try ToplevelArgument.storePath($0) }
+            if let store, store.hasPrefix("/") { try Self.checkChrootStore(store) }
             let nix = NixQuery(store: store)
             let closure = try nix.closure(of: roots)
             // A chroot store is a folder; the default store is the machine's own /.
