@@ -183,7 +183,8 @@ import Testing
 
     /// A folder that holds no store is refused before Nix runs: Nix makes an empty store wherever
     /// it is told to (a typo left a tree of folders; the store folder itself got a store inside).
-    @Test func aStoreFolderWithoutAStoreIsRefusedAndLeftAlone() throws {
+    /// A relative one is read where Nix reads it.
+    @Test func aStoreFolderIsTakenAsNixTakesIt() throws {
         let f = try SeedFixture()
         let typo = f.scratch.tmp.sub("typo")
         let inner = f.scratch.store + "/nix/store"
@@ -202,6 +203,19 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: typo))
         #expect(!FileManager.default.fileExists(atPath: inner + "/nix"))
+
+        // A relative folder is a chroot store to Nix (a "/" and no "://"), and so it is to rookery:
+        // it was read from the machine's own /nix/store ("open '/nix/store': No such file …").
+        let parent = (f.scratch.store as NSString).deletingLastPathComponent
+        let name = (f.scratch.store as NSString).lastPathComponent
+        let relative = try NixTool.run(
+            "/bin/sh",
+            [
+                "-c", "cd \"$0\" && exec \"$@\"", parent, try NixTool.rookeryExecutable, "publish", "--state", f.state,
+                "--store", "./" + name, "--key", f.scratch.tmp.sub("sk"), "--chunk-size", "65536", "--rehash",
+                f.closure.toplevel,
+            ], environment: NixTool.environment(home: f.scratch.home))
+        #expect(relative.status == 0 && relative.stdoutText.contains("replaces 1 earlier"), "\(relative.stderr)")
     }
 
     /// A label every reader accepts, on one line: a longer one was signed and stored, then skipped

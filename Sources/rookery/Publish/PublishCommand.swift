@@ -53,6 +53,14 @@ struct PublishCommand: ParsableCommand {
         }
     }
 
+    /// The folder of a chroot store, as Nix reads --store: a value with a "/" and no "://"
+    /// (Nix's isNonUriPath), relative to the working directory. (`--store ./store` went to Nix
+    /// as a chroot store, and rookery read the paths from the machine's own /nix/store.)
+    static func chrootFolder(_ store: String) -> String? {
+        guard store.contains("/"), !store.contains("://") else { return nil }
+        return store.hasPrefix("/") ? store : FileManager.default.currentDirectoryPath + "/" + store
+    }
+
     /// A folder given as --store must hold a store already: Nix makes a new, empty one wherever
     /// it is told to (a typo left a tree of empty folders; `--store /nix/store` one inside the
     /// machine's own store), and then only says the path is not valid.
@@ -74,11 +82,12 @@ struct PublishCommand: ParsableCommand {
         do {
             let secret = try NixSecretKey(parsing: String(decoding: try FileIO.read(key, limit: 4096), as: UTF8.self))
             let roots = try toplevels.map { try ToplevelArgument.storePath($0) }
-            if let store, store.hasPrefix("/") { try Self.checkChrootStore(store) }
-            let nix = NixQuery(store: store)
+            let folder = store.flatMap(Self.chrootFolder)
+            if let folder { try Self.checkChrootStore(folder) }
+            let nix = NixQuery(store: folder ?? store)
             let closure = try nix.closure(of: roots)
             // A chroot store is a folder; the default store is the machine's own /.
-            let storeRoot = StoreRoot(root: store.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/")
+            let storeRoot = StoreRoot(root: folder ?? "/")
             let layout = try ChunkLayout(chunkSize: chunkSize)
             let seedState = SeedState(directory: state)
             let stored = try seedState.load { error in
