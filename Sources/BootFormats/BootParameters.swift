@@ -31,6 +31,13 @@ public struct BootParameters: Equatable, Sendable {
         }
     }
 
+    /// The kernel parameter behind each option of `arguments` (the toplevel aside), to name it
+    /// in the kernel's words when its value is refused.
+    public static let kernelNames = [
+        "--seed": "rookery.seed", "--trusted-key": "rookery.key", "--root": "rookery.root",
+        "--listen": "rookery.listen", "--linger": "rookery.linger", "--upload-mbit": "rookery.upload-mbit",
+    ]
+
     public static let defaultRoot = "/mnt-root"
     public static let defaultListen = "0.0.0.0:7021"
     public static let defaultAttempts = 6

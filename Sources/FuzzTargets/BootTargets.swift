@@ -121,11 +121,9 @@ enum BootSeeds {
         var words: [String] = []
         var a = p.arguments[...]
         let toplevel = a.popLast()!
-        let names = [
-            "--seed": "rookery.seed", "--trusted-key": "rookery.key", "--root": "rookery.root",
-            "--listen": "rookery.listen", "--linger": "rookery.linger", "--upload-mbit": "rookery.upload-mbit",
-        ]
-        while let option = a.popFirst(), let value = a.popFirst() { words.append("\(names[option]!)=\(value)") }
+        while let option = a.popFirst(), let value = a.popFirst() {
+            words.append("\(BootParameters.kernelNames[option]!)=\(value)")
+        }
         words += ["rookery.toplevel=\(toplevel)", "rookery.retries=\(p.attempts)"]
         return words.map { "\"\($0)\"" }.joined(separator: " ")
     }

@@ -81,7 +81,7 @@ struct AgentMain {
         if let why = NetworkInterface.bringUp("lo") { log("cannot bring lo up: \(why)") }
         let configuration: FetchEngine.Configuration
         switch AgentArguments.parse(parameters.arguments) {
-        case .failure(let error): fail("kernel parameters: \(error.message)", code: 1)
+        case .failure(let error): fail(error.kernelMessage, code: 1)
         case .success(let c): configuration = c
         }
         log("fetching \(configuration.toplevel) from \(configuration.seed) into \(configuration.root.root)")
@@ -173,36 +173,40 @@ enum AgentArguments {
                 i += 1
                 return i < args.count ? args[i] : nil
             }
+            /// `arg`'s value (taken by `value()`) is refused: it wants `what`.
+            func refused(_ what: String) -> Result<FetchEngine.Configuration, ArgumentError> {
+                .failure(ArgumentError(option: arg, value: i < args.count ? args[i] : nil, wants: what))
+            }
             switch arg {
             case "--seed":
                 guard let v = value(), let a = SocketAddress(parsing: v) else {
-                    return .failure(.init("--seed wants IP:PORT"))
+                    return refused("IP:PORT (an IP address: the initrd looks no names up)")
                 }
                 seed = a
             case "--trusted-key":
                 guard let v = value(), let k = try? NixPublicKey(parsing: v) else {
-                    return .failure(.init("--trusted-key wants NAME:BASE64 (a Nix public key)"))
+                    return refused("NAME:BASE64 (a Nix public key)")
                 }
                 keys.append(k)
             case "--listen":
                 guard let v = value(), let a = SocketAddress(parsing: v) else {
-                    return .failure(.init("--listen wants IP:PORT"))
+                    return refused("IP:PORT")
                 }
                 listen = a
             case "--linger":
                 guard let v = value(), let seconds = Double(v), seconds >= 0, seconds < 86_400 else {
-                    return .failure(.init("--linger wants seconds"))
+                    return refused("seconds")
                 }
                 linger = UInt64(seconds * 1000)
             case "--upload-mbit":
                 guard let v = value(), let mbit = Double(v), mbit >= 0, mbit < 1_000_000 else {
-                    return .failure(.init("--upload-mbit wants a rate in Mbit/s"))
+                    return refused("a rate in Mbit/s")
                 }
                 upload = UInt64(mbit * 125_000)
             // Tuning for benchmarks (not in the usage line): bytes in flight per peer / to the seed.
             case "--peer-budget-kib", "--seed-budget-kib":
                 guard let v = value(), let kib = UInt64(v), kib >= 64, kib <= 65536 else {
-                    return .failure(.init("\(arg) wants KiB in 64…65536"))
+                    return refused("KiB in 64…65536")
                 }
                 if arg == "--peer-budget-kib" {
                     swarm.peerBudgetBytes = kib << 10
@@ -211,13 +215,13 @@ enum AgentArguments {
                 }
             case "--max-connections", "--max-outgoing":
                 guard let v = value(), let n = Int(v), (1...64).contains(n) else {
-                    return .failure(.init("\(arg) wants a count in 1…64"))
+                    return refused("a count in 1…64")
                 }
                 if arg == "--max-connections" { swarm.maxConnections = n } else { swarm.maxOutgoing = n }
             case "--verify-inline":
                 hashesOnLoop = true
             case "--root":
-                guard let v = value() else { return .failure(.init("--root wants a folder")) }
+                guard let v = value() else { return refused("a folder") }
                 root = v
             default:
                 guard !arg.hasPrefix("-"), toplevel == nil, let p = try? StorePath(arg) else {
@@ -241,7 +245,28 @@ enum AgentArguments {
     }
 
     struct ArgumentError: Error {
-        let message: String
-        init(_ message: String) { self.message = message }
+        /// The option and its value as given (nil when the whole line is `text`), and what it wants.
+        var option: String?
+        var value: String?
+        var text: String
+
+        init(_ message: String) { text = message }
+
+        init(option: String, value: String?, wants: String) {
+            self.option = option
+            self.value = value
+            text = "wants " + wants
+        }
+
+        var message: String { option.map { "\($0) \(text)" } ?? text }
+
+        /// In the kernel's words, for automatic mode: `bad kernel parameter rookery.seed=raven:7020:
+        /// wants IP:PORT (…)`, not the option the parameter became.
+        var kernelMessage: String {
+            guard let option, let name = BootParameters.kernelNames[option] else {
+                return "kernel parameters: \(message)"
+            }
+            return "bad kernel parameter \(name)=\(value ?? ""): \(text)"
+        }
     }
 }

@@ -149,5 +149,16 @@ import Testing
         let incomplete = try NixTool.run(try f.agent, ["--cmdline", cmdline, "--config", "/nonexistent"])
         #expect(incomplete.status != 0)
         #expect(incomplete.stderr == "rookery-agent: the kernel command line has no rookery.key=NAME:BASE64\n")
+
+        // A value the agent refuses is named as the kernel parameter it was, not the option.
+        try "init=\(f.closure.toplevel)/init rookery.seed=raven:7020 rookery.key=\(other) rookery.root=\(root)".write(
+            toFile: cmdline, atomically: true, encoding: .utf8)
+        let named = try NixTool.run(try f.agent, ["--cmdline", cmdline, "--config", "/nonexistent"])
+        #expect(named.status != 0)
+        #expect(
+            named.stderr
+                == "rookery-agent: bad kernel parameter rookery.seed=raven:7020: wants IP:PORT (an IP address: "
+                + "the initrd looks no names up)\n", "\(named.stderr)")
+        #expect(f.storeEntries(root).isEmpty)
     }
 }

@@ -392,7 +392,10 @@ final class SeedFixture {
         let key = "raven-test-1:" + String(repeating: "A", count: 43) + "="
         let toplevel = "/nix/store/aap2hphvk98rkk9ywlqpp587rjdcgnc2-system"
         let cases: [([String], String)] = [
-            (["--seed", "raven:7020", "--trusted-key", key, "--root", root, toplevel], "--seed wants IP:PORT"),
+            (
+                ["--seed", "raven:7020", "--trusted-key", key, "--root", root, toplevel],
+                "--seed wants IP:PORT (an IP address: the initrd looks no names up)"
+            ),
             (
                 ["--seed", "127.0.0.1:7020", "--trusted-key", "raven-test-1", "--root", root, toplevel],
                 "--trusted-key wants NAME:BASE64 (a Nix public key)"
