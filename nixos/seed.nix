@@ -104,7 +104,8 @@ in
       serviceConfig = {
         ExecStart = "${cfg.package}/bin/rookery seed --state ${cfg.stateDir} --store / --listen ${cfg.listen} "
           + "--http ${cfg.http} --key ${cfg.secretKeyFile} --upload-mbit ${toString cfg.uploadMbit}";
-        # `systemctl reload rookery-seed` after a `rookery publish` by hand: served without a restart.
+        # A `rookery publish` by hand is served once written (the seed watches STATE/manifests);
+        # `systemctl reload rookery-seed` reloads too (boot-macs edited by hand, say).
         ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
         Restart = "on-failure";
         LimitNOFILE = 65536;

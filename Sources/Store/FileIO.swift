@@ -146,6 +146,12 @@ extension FileIO {
         return Set(try directoryEntries(fd: fd, path: directory).map { String(decoding: $0, as: UTF8.self) })
     }
 
+    /// Whether `path` is a folder (a link to one counts).
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+    }
+
     /// Creates `path` and its missing parents.
     public static func createDirectories(_ path: String, mode: mode_t = 0o755) throws(StoreError) {
         var current = path.hasPrefix("/") ? "" : "."

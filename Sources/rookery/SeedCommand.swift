@@ -115,6 +115,31 @@ struct SeedCommand: ParsableCommand {
         fflush(nil)
     }
 
+    /// How long STATE/manifests stays unchanged before a reload: a publish writes its manifest,
+    /// then removes the ones it replaces; one reload sees both.
+    static let settleMilliseconds: UInt64 = 300
+
+    /// Watches STATE/manifests (made if the state folder is there), or says why nothing
+    /// published is seen before a reload.
+    func watchState(_ loop: EventLoop, _ changed: @escaping () -> Void) -> FolderWatcher? {
+        let folder = SeedState(directory: state).manifestsDirectory
+        let why: String
+        if FileIO.isDirectory(state) {
+            do {
+                try FileIO.createDirectories(folder)
+                return try FolderWatcher(loop: loop, path: folder, changed)
+            } catch {
+                why = "cannot watch \(folder): \(error)"
+            }
+        } else {
+            why = "no state folder \(state)"
+        }
+        let line =
+            "rookery seed: \(why); what is published there is served after a reload (systemctl reload rookery-seed, SIGHUP)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+        return nil
+    }
+
     func run() throws {
         guard let address = SocketAddress(parsing: listen) else {
             throw CommandFailure("--listen wants IP:PORT, got '\(listen)'")
@@ -164,18 +189,24 @@ struct SeedCommand: ParsableCommand {
             }
             var signals: SignalWatcher?
             var hangups: SignalWatcher?
+            let settle = try Timer(loop: loop)
+            let watcher = watchState(loop) { settle.start(after: Self.settleMilliseconds) { reloadNow() } }
             signals = try SignalWatcher(loop: loop) { _ in
                 service.stop()
                 server?.stop()
                 signals?.close()
                 hangups?.close()
+                settle.close()
+                watcher?.close()
             }
-            // SIGHUP (`systemctl reload`): serve what was published since, without dropping the
-            // swarms under way. Manifests removed from the state leave the boot menus but stay
-            // served until the next start: a machine may be booting one of them.
-            hangups = try SignalWatcher(loop: loop, signals: [SIGHUP]) { _ in
+            // SIGHUP (`systemctl reload`), and any change in STATE/manifests (a `rookery publish`
+            // by hand): serve what was published since, without dropping the swarms under way.
+            // Manifests removed from the state leave the boot menus but stay served until the next
+            // start: a machine may be booting one of them.
+            func reloadNow() {
                 reload(service, faces: faces, port: service.boundAddress?.port ?? address.port, key: secret)
             }
+            hangups = try SignalWatcher(loop: loop, signals: [SIGHUP]) { _ in reloadNow() }
             if let bound = server?.boundAddress {
                 print("rookery seed: HTTP (binary cache, /status, /metrics) on \(bound)")
             }

@@ -1,5 +1,6 @@
 // A seed started with a store that does not hold what its manifests list (a wrong --store, paths
-// collected since): it serves, but its log says at once why its clients cannot finish.
+// collected since), or without a state folder: it serves, but its log says at once why its
+// clients cannot finish, or why nothing published is seen.
 import Foundation
 import TestSupport
 import Testing
@@ -30,17 +31,25 @@ import Testing
         wrong.stop()
 
         // At a reload: the manifest published since gets its line; the good seed's store gives none.
+        // (An empty state folder gets its manifests folder, watched: the copy is seen unasked.)
         let later = f.scratch.tmp.sub("later")
-        try FileManager.default.createDirectory(atPath: later + "/manifests", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: later, withIntermediateDirectories: true)
         let reloaded = try seed(state: later)
         _ = try reloaded.waitForLine(containing: "0 manifests, listening on ")
         for name in try FileManager.default.contentsOfDirectory(atPath: f.state + "/manifests") {
             try FileManager.default.copyItem(
                 atPath: f.state + "/manifests/" + name, toPath: later + "/manifests/" + name)
         }
-        kill(reloaded.process.processIdentifier, SIGHUP)
         _ = try reloaded.waitForLine(containing: "reloaded; 1 new manifests, 1 served")
         #expect(reloaded.text.contains(missing), "\(reloaded.text)")
         #expect(!(f.seed?.text.contains("missing") ?? true), "\(f.seed?.text ?? "")")
+        reloaded.stop()
+
+        // No state folder at all (a typo?): said, and nothing made there.
+        let absent = f.scratch.tmp.sub("absent")
+        let none = try seed(state: absent)
+        _ = try none.waitForLine(containing: "0 manifests, listening on ")
+        #expect(none.text.hasPrefix("rookery seed: no state folder \(absent); "), "\(none.text)")
+        #expect(!FileManager.default.fileExists(atPath: absent))
     }
 }

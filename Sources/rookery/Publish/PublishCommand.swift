@@ -66,8 +66,7 @@ struct PublishCommand: ParsableCommand {
     /// machine's own store), and then only says the path is not valid.
     static func checkChrootStore(_ folder: String) throws(CommandFailure) {
         let root = StoreRoot(root: folder)
-        var st = stat()
-        if stat(root.storeDirectory, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { return }
+        if FileIO.isDirectory(root.storeDirectory) { return }
         if (root.root + "/").hasSuffix(StorePath.storeDirectory + "/") {
             throw CommandFailure(
                 "--store takes the folder that holds nix/store (/ for this machine's own store), not '\(folder)' itself"
