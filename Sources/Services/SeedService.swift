@@ -34,6 +34,9 @@ public final class SeedService {
     public private(set) var boundAddress: SocketAddress?
     /// Chunk bytes sent to connections that have closed; `bytesServed` adds the open ones.
     private var bytesOfClosed: UInt64 = 0
+    /// Lines for the seed's log: a connection closed for a reason of the seed's (never an
+    /// ordinary end), a node reported for corrupt chunks.
+    public var notice: (String) -> Void = { _ in }
 
     public init(
         loop: EventLoop, configuration: Configuration, catalog: ManifestCatalog, store: StoreRoot, nodeID: [UInt8],
@@ -124,10 +127,31 @@ public final class SeedService {
                 connections[id]?.connection.write(FrameCodec.encode(message))
             case .serve(let id, let ids):
                 connections[id]?.sender.enqueue(ids)
-            case .close(let id, _):
+            case .close(let id, let reason):
+                notice("closed \(who(id)): \(reason)")
                 finish(id)
+            case .reported(let by, let nodeIDs):
+                for node in nodeIDs {
+                    let addresses = Set(
+                        tracker.swarms.values.flatMap(\.members.values).filter { $0.nodeID == node }.compactMap(
+                            \.address))
+                    let at =
+                        addresses.isEmpty ? "" : " at " + addresses.map(\.description).sorted().joined(separator: ", ")
+                    notice(
+                        "node \(Hex.encode(node))\(at) reported by \(who(by)) for chunks that failed verification: "
+                            + "listed to no peer from now on")
+                }
             }
         }
+    }
+
+    /// Connection `id` for the log: the address it serves peers on, as `rookery status` lists
+    /// members, or else where it connected from.
+    fileprivate func who(_ id: Int) -> String {
+        if let member = tracker.swarm(of: id)?.1.members[id], let address = member.address {
+            return address.description
+        }
+        return connections[id]?.connection.peerAddress.map(\.description) ?? "connection \(id)"
     }
 
     fileprivate func finish(_ id: Int) {
@@ -178,11 +202,15 @@ private final class ServedConnection {
                 guard let self else { return }
                 let quiet = service.loop.nowMilliseconds - self.lastActivity
                 if service.core.state(of: id) == .awaitingHello && quiet >= configuration.handshakeTimeoutMilliseconds {
+                    service.notice("closed \(service.who(id)): no HELLO within \(quiet) ms")
                     service.finish(id)
                 } else if quiet >= configuration.idleTimeoutMilliseconds
                     && (self.sender.isIdle || self.connection.pausedByQueue)
                 {
                     // Idle, or not reading what it asked for (8 MiB wait to be written to it).
+                    if self.connection.pausedByQueue {
+                        service.notice("closed \(service.who(id)): it read nothing of what it asked for in \(quiet) ms")
+                    }
                     service.finish(id)
                 }
             }

@@ -337,6 +337,7 @@ public struct Simulator {
             case .send(let c, let m): send(from: Endpoint(host: 0, connection: c), m)
             case .serve(let c, let ids): serve(from: Endpoint(host: 0, connection: c), ids)
             case .close(let c, _): close(Endpoint(host: 0, connection: c))
+            case .reported: break
             }
         }
     }

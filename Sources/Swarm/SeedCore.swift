@@ -23,6 +23,9 @@ public struct SeedCore: Sendable {
         /// Send these chunks to the connection, in order (MISSING for any not held).
         case serve(Int, [ChunkID])
         case close(Int, reason: String)
+        /// The connection reported these nodes, for the first time, for chunks that failed its
+        /// verification: they are listed to no one from now on (for the seed's log).
+        case reported(by: Int, nodeIDs: [[UInt8]])
     }
 
     public struct Counters: Sendable {
@@ -230,8 +233,8 @@ public struct SeedCore: Sendable {
             schedulers[id]?.confirmed(connection, indices, now: now)
             return unpark(id)
         case .report(let ids):
-            tracker.report(ids)
-            return []
+            let new = tracker.report(ids)
+            return new.isEmpty ? [] : [.reported(by: connection, nodeIDs: new)]
         case .getPeers(let max):
             counters.peerListsSent += 1
             let entries = tracker.peers(for: connection, max: min(Int(max), maxPeersPerAnswer), using: &rng)

@@ -68,9 +68,12 @@ public struct Tracker: Sendable {
         }
     }
 
-    /// A member says these nodes sent it corrupt chunks.
-    public mutating func report(_ nodeIDs: [[UInt8]]) {
+    /// A member says these nodes sent it corrupt chunks; returns those reported for the first time.
+    @discardableResult
+    public mutating func report(_ nodeIDs: [[UInt8]]) -> [[UInt8]] {
+        var new: [[UInt8]] = []
         for id in nodeIDs where reported.count < Self.maxReported && reported.insert(id).inserted {
+            new.append(id)
             for manifest in swarms.keys.sorted() {
                 for c in swarms[manifest]!.members.keys.sorted() where swarms[manifest]!.members[c]!.nodeID == id {
                     count(swarms[manifest]!.members[c]!, in: manifest, by: -1)
@@ -78,6 +81,7 @@ public struct Tracker: Sendable {
                 }
             }
         }
+        return new
     }
 
     /// A member verified more chunks. False when an index is out of range.

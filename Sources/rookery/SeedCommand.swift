@@ -168,6 +168,7 @@ struct SeedCommand: ParsableCommand {
             let service = SeedService(
                 loop: loop, configuration: configuration, catalog: catalog, store: StoreRoot(root: store),
                 nodeID: nodeID, randomSeed: nodeID.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+            service.notice = { FileHandle.standardError.write(Data("rookery seed: \($0)\n".utf8)) }
             try service.start()
             var server: HTTPServer?
             var faces: FaceHandler?

@@ -107,6 +107,12 @@ import Testing
         let closure = reports.map { $0["bytes"] ?? 0 }.max() ?? 0
         print("liar: seed sent \(seedBytes) B for a \(closure) B closure; \(banned) bans")
         #expect(seedBytes <= closure * 3 / 2, "seed \(seedBytes) B, closure \(closure) B")
+        // The admin sees the ban in the seed's log: once, with the liar's address.
+        let seedLog = try #require(f.seed).text
+        let lines = seedLog.split(separator: "\n").filter { $0.contains("for chunks that failed verification") }
+        #expect(lines.count == 1, "\(seedLog)")
+        #expect(
+            lines.first?.contains(" at 127.0.0.1:") == true && lines.first?.contains("reported by 127.0.0.1:") == true)
         // finishAll had Nix check every byte of every root (--verify --check-contents).
     }
 

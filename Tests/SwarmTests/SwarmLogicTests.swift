@@ -237,6 +237,16 @@ import Testing
         #expect(core.received(1, .have([0]), now: 3).first == .send(3, .offer([1])))
     }
 
+    /// A REPORT names a node for the seed's log once: its first report is an action, a repeat
+    /// (another member met the same liar) is not; the node is suspect from the first.
+    @Test func aReportedNodeIsNamedOnce() throws {
+        var (core, _) = try Self.cappedSeed([Bitfield(count: 3), Bitfield(count: 3), Bitfield(count: 3)])
+        #expect(core.received(1, .report([[2]]), now: 0) == [.reported(by: 1, nodeIDs: [[2]])])
+        #expect(core.tracker.swarms.values.first?.members[2]?.suspect == true)
+        #expect(core.received(3, .report([[2]]), now: 1).isEmpty)
+        #expect(core.received(3, .report([[2], [9]]), now: 2) == [.reported(by: 3, nodeIDs: [[9]])])
+    }
+
     /// A manifest of two toplevels (lib, and system which references lib): a member that asked
     /// for its manifest by toplevel is offered the chunks of that closure only; one that asked by
     /// id (a reconnect), any it lacks.
