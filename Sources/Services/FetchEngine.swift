@@ -71,6 +71,9 @@ public final class FetchEngine {
         public var peerLinks = 0
         /// The manifest came from a peer the seed named (1), not from the seed (0).
         public var manifestFromPeer = false
+        /// Nothing was asked of the swarm: the manifest kept in the root by the fetch of this
+        /// generation, verified again, found every path of the closure whole.
+        public var manifestKept = false
         /// The process's peak resident memory when the fetch ended.
         public var peakResidentKiB: UInt64 = 0
         public var chunksFetched: Int { swarm.chunksFromSeed + swarm.chunksFromPeers }
@@ -86,7 +89,8 @@ public final class FetchEngine {
                 ("stalls", "\(swarm.stalls)"), ("duplicates", "\(swarm.duplicateChunks)"),
                 ("manifest_ms", "\(manifestMilliseconds)"), ("first_chunk_ms", "\(firstChunkMilliseconds)"),
                 ("first_peer_chunk_ms", "\(firstPeerChunkMilliseconds)"), ("peer_links", "\(peerLinks)"),
-                ("manifest_from_peer", manifestFromPeer ? "1" : "0"), ("peak_rss_kib", "\(peakResidentKiB)"),
+                ("manifest_from_peer", manifestFromPeer ? "1" : "0"), ("manifest_kept", manifestKept ? "1" : "0"),
+                ("peak_rss_kib", "\(peakResidentKiB)"),
             ]
             let text = fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
             return "\(paths) paths ready (\(pathsAlreadyPresent) were present); " + text
@@ -193,6 +197,9 @@ public final class FetchEngine {
     /// Listens, connects to the seed, and runs until `outcome` is set (the caller runs the loop).
     public func start() {
         startedAt = loop.nowMilliseconds
+        // An agent told to linger serves the wave from its disk: it joins the swarm as ever.
+        let lingers = configuration.listen != nil && configuration.lingerIdleMilliseconds > 0
+        if !configuration.servesOnly && !lingers && finishFromKeptManifest() { return }
         do {
             var swarm = configuration.swarm
             if let listen = configuration.listen {
@@ -459,6 +466,37 @@ public final class FetchEngine {
         }
     }
 
+    /// A boot of a generation the root already holds whole asks nothing of the swarm: the
+    /// manifest the fetch of that generation kept (verified again, against the keys trusted now)
+    /// lists the closure, and every path of it is here, whole, and not in doubt after a power
+    /// cut. Anything less, and the fetch asks the seed as ever. False: it did not finish.
+    private func finishFromKeptManifest() -> Bool {
+        guard let file = KeptManifests.read(configuration.toplevel, in: configuration.root),
+            let manifest = try? SignedManifest.decode(file[...]).verified(trustedKeys: configuration.trustedKeys),
+            let top = manifest.index(of: configuration.toplevel),
+            let inStore = try? FileIO.names(in: configuration.root.storeDirectory)
+        else { return false }
+        let closure = manifest.closure(of: top)
+        let doubtful = UnsyncedMark.doubtful(in: configuration.root, store: inStore)
+        let whole = closure.allSatisfy { i in
+            let path = manifest.paths[i].storePath
+            return inStore.contains(path.baseName) && !doubtful.contains(path.baseName)
+                && configuration.root.looksWhole(path)
+        }
+        guard whole else { return false }
+        do { rootLock = try RootLock(configuration.root) } catch {
+            fail(error)
+            return true
+        }
+        self.closure = closure
+        report.paths = closure.count
+        report.pathsAlreadyPresent = closure.count
+        report.narBytes = closure.reduce(0) { $0 + manifest.paths[$1].narSize }
+        report.manifestKept = true
+        finish(registration: registration(of: manifest))
+        return true
+    }
+
     /// The manifest is trusted: skip what the root already holds, plan the rest.
     private func begin(_ manifest: Manifest) {
         guard let top = manifest.index(of: configuration.toplevel) else {
@@ -582,8 +620,14 @@ public final class FetchEngine {
         } catch {
             return fail(error)
         }
-        report.swarm = client!.statistics
-        report.peerLinks = client!.peerLinkCount
+        if let client {
+            // For the next boot of this generation; a copy not kept costs it only asking the seed.
+            if let file = client.manifestFile {
+                try? KeptManifests.keep(file, toplevel: configuration.toplevel, in: configuration.root)
+            }
+            report.swarm = client.statistics
+            report.peerLinks = client.peerLinkCount
+        }
         finishedAt = loop.nowMilliseconds
         if listener == nil || configuration.lingerIdleMilliseconds == 0 { end(.finished(report)) }
     }

@@ -125,8 +125,9 @@ public struct SwarmClient: Sendable {
     public private(set) var manifestID: Digest256?
     /// The manifest's chunks, made once it is trusted (the driver plans its disk with it too).
     public private(set) var table: ChunkTable?
-    /// The signed manifest as received: served to peers that ask for it.
-    private var manifestFile: [UInt8]?
+    /// The signed manifest as received: served to peers that ask for it, and kept in the root
+    /// once the fetch is done.
+    public private(set) var manifestFile: [UInt8]?
     /// It came from a peer the seed named.
     public private(set) var manifestFromPeer = false
     /// Changed where it is stored, never in a copy written back (nor are the links): the copy

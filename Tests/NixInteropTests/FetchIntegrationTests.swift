@@ -168,6 +168,50 @@ final class SeedFixture {
         #expect(AgentReport(again.stdoutText)["chunks"] == 0)
     }
 
+    /// A boot of a generation the root already holds whole needs no seed (raven's seed down):
+    /// the fetch kept the signed manifest in the root, and the next run checks the paths against
+    /// it, verified again with the keys trusted now. With another key, a path in doubt after a
+    /// power cut, or a path gone, it asks the seed as ever (stopped here: one line, exit 1).
+    @Test func aRootThatHoldsItsGenerationNeedsNoSeed() throws {
+        let f = try SeedFixture()
+        let root = f.scratch.tmp.sub("root")
+        let first = try f.runAgent(root: root)
+        #expect(first.status == 0 && AgentReport(first.stdoutText)["manifest_kept"] == 0, "\(first.stderr)")
+        let name = (f.closure.toplevel as NSString).lastPathComponent
+        #expect(FileManager.default.fileExists(atPath: root + "/nix/var/rookery/manifests/" + name))
+        f.seed?.stop()
+        try FileManager.default.removeItem(atPath: root + "/nix/var/rookery/registration")
+        let offline = try f.runAgent(root: root)
+        #expect(offline.status == 0, "\(offline.stderr)")
+        let report = AgentReport(offline.stdoutText)
+        #expect(report["manifest_kept"] == 1 && report["chunks"] == 0, "\(offline.stdoutText)")
+        #expect(
+            offline.stdoutText.contains("\(f.closure.paths.count) paths ready (\(f.closure.paths.count) were present)"))
+        try SwarmIntegrationTests.checkWithNix(f, root: root)
+
+        func asksTheSeed(_ why: String, key: String? = nil) throws {
+            let run = try f.runAgent(root: root, key: key)
+            #expect(run.status != 0 && run.stderr.contains("cannot reach the seed"), "\(why): \(run.stderr)")
+        }
+        // Told to linger, it would serve the wave from its disk: it joins the swarm as ever.
+        let lingering = try NixTool.run(
+            try f.agent,
+            [
+                "--seed", f.address, "--trusted-key", f.publicKey, "--root", root, "--listen", "127.0.0.1:0",
+                "--linger", "1", f.closure.toplevel,
+            ], timeoutSeconds: 60)
+        #expect(lingering.status != 0 && lingering.stderr.contains("cannot reach the seed"), "\(lingering.stderr)")
+        try asksTheSeed("another key", key: "raven-test-1:ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=")
+        let list = root + "/nix/var/rookery/unsynced/another-boot"
+        let dependency = try #require(f.closure.paths.first { $0 != f.closure.toplevel })
+        try ((dependency as NSString).lastPathComponent + "\n").write(toFile: list, atomically: true, encoding: .utf8)
+        try asksTheSeed("a path in doubt")
+        try FileManager.default.removeItem(atPath: list)
+        _ = try NixTool.run("/bin/chmod", ["-R", "u+w", root + dependency])
+        try FileManager.default.removeItem(atPath: root + dependency)
+        try asksTheSeed("a path gone")
+    }
+
     /// A root that already holds a path sharing chunks with a path it lacks, as in a delta boot
     /// (here the closure's zeros, in both libraries): the shared chunks are not fetched but taken
     /// from the path on disk, even where the manifest lists them first in the missing path. If
