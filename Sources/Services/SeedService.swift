@@ -128,8 +128,7 @@ public final class SeedService {
             case .serve(let id, let ids):
                 connections[id]?.sender.enqueue(ids)
             case .close(let id, let reason):
-                notice("closed \(who(id)): \(reason)")
-                finish(id)
+                drop(id, because: reason)
             case .reported(let by, let nodeIDs):
                 for node in nodeIDs {
                     let addresses = Set(
@@ -152,6 +151,13 @@ public final class SeedService {
             return address.description
         }
         return connections[id]?.connection.peerAddress.map(\.description) ?? "connection \(id)"
+    }
+
+    /// Closes connection `id` for a reason of the seed's, and says so in the log (an ordinary
+    /// end, `finish`, says nothing).
+    fileprivate func drop(_ id: Int, because reason: String) {
+        notice("closed \(who(id)): \(reason)")
+        finish(id)
     }
 
     fileprivate func finish(_ id: Int) {
@@ -202,16 +208,16 @@ private final class ServedConnection {
                 guard let self else { return }
                 let quiet = service.loop.nowMilliseconds - self.lastActivity
                 if service.core.state(of: id) == .awaitingHello && quiet >= configuration.handshakeTimeoutMilliseconds {
-                    service.notice("closed \(service.who(id)): no HELLO within \(quiet) ms")
-                    service.finish(id)
+                    service.drop(id, because: "no HELLO within \(quiet) ms")
                 } else if quiet >= configuration.idleTimeoutMilliseconds
                     && (self.sender.isIdle || self.connection.pausedByQueue)
                 {
                     // Idle, or not reading what it asked for (8 MiB wait to be written to it).
                     if self.connection.pausedByQueue {
-                        service.notice("closed \(service.who(id)): it read nothing of what it asked for in \(quiet) ms")
+                        service.drop(id, because: "it read nothing of what it asked for in \(quiet) ms")
+                    } else {
+                        service.finish(id)
                     }
-                    service.finish(id)
                 }
             }
             watchdog = timer

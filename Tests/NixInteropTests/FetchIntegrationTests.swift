@@ -342,6 +342,10 @@ final class SeedFixture {
             if n == 0 { closed += 1 }
         }
         #expect(closed == 3)
+        // The seed's log says why, one line per connection it closed.
+        let log = try #require(f.seed).text
+        #expect(
+            log.split(separator: "\n").filter { $0.hasPrefix("rookery seed: closed 127.0.0.1:") }.count == 3, "\(log)")
         for fd in idle { close(fd) }
     }
 
